@@ -120,6 +120,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 TABULAR_ROOT = Path(env("TABULAR_ROOT", str(VAR_DIR / "tabular")))
@@ -149,6 +150,8 @@ HTTP_ALLOW_PRIVATE = env_bool("HTTP_ALLOW_PRIVATE", False)
 HTTP_TIMEOUT_S = float(env("HTTP_TIMEOUT_S", "20"))
 HTTP_MAX_BYTES = int(env("HTTP_MAX_BYTES", str(200 * 1024 * 1024)))
 HTTP_USER_AGENT = env("HTTP_USER_AGENT", "Regio/0.1 (+https://github.com/regio)")
+
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 API_PAGE_SIZE = 20
 API_MAX_PAGE_SIZE = 1000

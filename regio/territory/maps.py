@@ -51,6 +51,8 @@ def render_svg(layers: list[Layer], *, title: str, description: str, width: int 
     def project(pt):
         return ((pt[0] - min_lon) * kx * scale + off_x, (max_lat - pt[1]) * scale + off_y)
 
+    # A map whose shapes are links is a group of links, not a single image (no nested controls).
+    role = "group" if any(layer.href for layer, _ in parsed) else "img"
     paths = []
     for layer, rings in parsed:
         d = " ".join(
@@ -62,7 +64,7 @@ def render_svg(layers: list[Layer], *, title: str, description: str, width: int 
             path = f'<a href="{escape(layer.href)}">{path}</a>'
         paths.append(path)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="{role}" '
         f'aria-labelledby="map-title map-desc" class="territory-map">'
         f'<title id="map-title">{escape(title)}</title><desc id="map-desc">{escape(description)}</desc>'
         + "".join(paths)
