@@ -151,8 +151,6 @@ HTTP_TIMEOUT_S = float(env("HTTP_TIMEOUT_S", "20"))
 HTTP_MAX_BYTES = int(env("HTTP_MAX_BYTES", str(200 * 1024 * 1024)))
 HTTP_USER_AGENT = env("HTTP_USER_AGENT", "Regio/0.1 (+https://github.com/regio)")
 
-FORMS_URLFIELD_ASSUME_HTTPS = True
-
 API_PAGE_SIZE = 20
 API_MAX_PAGE_SIZE = 1000
 

@@ -28,7 +28,7 @@ class OrganisationForm(forms.Form):
     )
     siren = forms.CharField(label="SIREN (facultatif)", max_length=11, required=False)
     commune_code = forms.CharField(label="Code INSEE de la commune du siège (facultatif)", max_length=5, required=False)
-    website = forms.URLField(label="Site web (facultatif)", required=False)
+    website = forms.URLField(label="Site web (facultatif)", required=False, assume_scheme="https")
     description = forms.CharField(label="Présentation (facultatif)", widget=forms.Textarea(attrs={"rows": 4}), required=False)
 
 
