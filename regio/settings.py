@@ -5,6 +5,7 @@ fresh checkout runs with SQLite in ``var/`` and PostgreSQL is one variable away.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -137,11 +138,13 @@ EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Regio <ne-pas-repondre@regio.localhost>")
 
+# Under pytest, jobs run immediately (deterministic tests); the "database" alias stays available
+# so a test can exercise the real queue and `regio worker`.
+_TESTING = "pytest" in Path(sys.argv[0]).as_posix()
+_DEFAULT_TASK_BACKEND = "django_tasks.backends.immediate.ImmediateBackend" if _TESTING else "django_tasks_db.DatabaseBackend"
 TASKS = {
-    "default": {
-        "BACKEND": env("TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default"],
-    }
+    "default": {"BACKEND": env("TASK_BACKEND", _DEFAULT_TASK_BACKEND), "QUEUES": ["default"]},
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
 }
 
 # Outgoing HTTP (core.http): private, loopback and link-local targets are refused unless a test

@@ -17,10 +17,18 @@ SHARED = Path(settings.SHARED_DIR)
 TERRITORY_DIR = SHARED / "data" / "territory"
 
 
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_modifyitems(config, items):
-    # Browser tests use a transactional live server that empties the database afterwards:
-    # run them last so the session-wide reference data stays for everything else.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    # Transactional tests (live server, real concurrency) empty the database when they end: run
+    # them last so the session-wide reference data stays for everything else. Those that need the
+    # territory load it themselves (``reference_territory_tx``).
+    items.sort(key=_is_transactional)
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +50,12 @@ def load_reference_territory():
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         load_reference_territory()
+
+
+@pytest.fixture
+def reference_territory_tx(transactional_db):
+    """For transactional tests: the reference territory, loaded into the emptied database."""
+    load_reference_territory()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

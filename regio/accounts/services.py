@@ -6,12 +6,12 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from regio.core.tasks import send_email
 from regio.territory.models import EPCI, Commune, Departement, Region
 
 from . import permissions
@@ -52,11 +52,10 @@ def confirmation_token(user: User) -> str:
 
 def send_confirmation(user: User) -> None:
     link = settings.SITE_URL.rstrip("/") + reverse("accounts:confirm", args=[confirmation_token(user)])
-    send_mail(
+    send_email.enqueue(
         "Confirmez votre adresse électronique",
         "Bonjour,\n\nPour activer votre compte sur la plateforme numérique régionale, ouvrez ce lien "
         f"(valable 3 jours) :\n\n{link}\n\nSi vous n'avez pas demandé ce compte, ignorez ce message.",
-        None,
         [user.email],
     )
 
@@ -214,11 +213,10 @@ def decide_membership(actor: User, membership: Membership, *, approve: bool, rol
     membership.decided_at = timezone.now()
     membership.save()
     if approve:
-        send_mail(
+        send_email.enqueue(
             f"Vous avez rejoint {membership.organisation.name}",
             f"Votre demande pour rejoindre {membership.organisation.name} a été acceptée "
             f"(rôle : {membership.get_role_display()}).",
-            None,
             [membership.user.email],
         )
     return membership

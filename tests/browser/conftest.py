@@ -44,11 +44,8 @@ def browser():
 
 
 @pytest.fixture
-def site(live_server, transactional_db):
+def site(live_server, reference_territory_tx):
     """The live server with the reference territory loaded (the live server's database starts empty)."""
-    from tests.conftest import load_reference_territory
-
-    load_reference_territory()
     return live_server
 
 
