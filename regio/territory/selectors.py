@@ -80,7 +80,17 @@ def nearest(queryset: QuerySet, lat: float, lon: float, k: int, *, start_km: flo
 
 
 def communes() -> QuerySet:
-    return Commune.objects.filter(is_active=True).select_related("departement", "epci", "region")
+    """Active communes with their parents; contours (several KB each) are only loaded for maps."""
+    return (
+        Commune.objects.filter(is_active=True)
+        .select_related("departement", "epci", "region")
+        .defer("contour", "departement__contour", "region__contour")
+    )
+
+
+def contours(codes: Iterable[str]) -> dict[str, str]:
+    codes = list(codes)
+    return dict(Commune.objects.filter(code__in=codes).values_list("code", "contour")) if codes else {}
 
 
 def commune_by_code(code: str) -> Commune | None:

@@ -26,8 +26,9 @@ def commune_detail(request, code):
     if commune is None:
         raise Http404(f"La commune {code} n'existe pas.")
     near = selectors.neighbours(commune, 10.0)
-    layers = [Layer(n.obj.contour, "map-neighbour", n.obj.name, f"/territoire/{n.obj.code}") for n in near]
-    layers.append(Layer(commune.contour, "map-focus", commune.name))
+    shapes = selectors.contours([commune.code, *(n.obj.code for n in near)])
+    layers = [Layer(shapes.get(n.obj.code, ""), "map-neighbour", n.obj.name, f"/territoire/{n.obj.code}") for n in near]
+    layers.append(Layer(shapes.get(commune.code, ""), "map-focus", commune.name))
     svg = render_svg(
         layers,
         title=f"Carte de {commune.name}",
