@@ -1,11 +1,9 @@
 """The JSON API under /api/1/: every Regio app with an ``api.py`` exposing ``router`` plugs in."""
 
-from importlib import import_module
-
-from django.apps import apps
 from ninja import NinjaAPI
 
 from regio.core.problems import install_handlers
+from regio.core.registry import app_modules
 
 api = NinjaAPI(
     title="API Regio",
@@ -19,13 +17,5 @@ api = NinjaAPI(
 )
 install_handlers(api)
 
-for config in apps.get_app_configs():
-    if not config.name.startswith("regio."):
-        continue
-    try:
-        module = import_module(f"{config.name}.api")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{config.name}.api":
-            raise
-        continue
+for _config, module in app_modules("api"):
     api.add_router("", module.router)

@@ -74,3 +74,21 @@ class Registry:
 
 
 platform = Registry()
+
+
+def app_modules(module_name: str):
+    """Yield ``(app_config, module)`` for every Regio app that has ``<app>.<module_name>``."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        if not config.name.startswith("regio."):
+            continue
+        try:
+            module = import_module(f"{config.name}.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.{module_name}":
+                raise
+            continue
+        yield config, module
