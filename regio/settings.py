@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "regio.core",
     "regio.territory",
     "regio.accounts",
+    "regio.catalog",
 ]
 
 MIDDLEWARE = [
@@ -168,3 +169,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
 }
+
+# Catalogue: largest resource file accepted on upload, in megabytes.
+MAX_UPLOAD_MB = int(env("MAX_UPLOAD_MB", "100"))
+REGIO_MAX_UPLOAD_MB = MAX_UPLOAD_MB
