@@ -20,7 +20,7 @@ _SUFFIXES = sorted(
         "logies", "logie", "usions", "usion", "utions", "ution", "ements", "ement", "ments", "ment",
         "ances", "ance", "ences", "ence", "ites", "ite", "ives", "ive", "ifs", "if",
         "euses", "euse", "eux", "ables", "able", "ibles", "ible", "istes", "iste", "ismes", "isme",
-        "iques", "ique", "aires", "aire", "elles", "elle", "ees", "ee", "es", "er", "ez", "e",
+        "iques", "ique", "aires", "aire", "ees", "ee", "es", "er", "ez", "e",
         "ais", "ait", "ant", "ants", "antes", "ante", "ions",
     ],
     key=len,
@@ -44,6 +44,8 @@ def stem_word(word: str) -> str:
         word = word[:-3] + "al"
     elif word.endswith(("s", "x")) and len(word) > MIN_STEM + 1:
         word = word[:-1]
+    if word.endswith("elle"):  # "culturelle" → "culturel", kept apart from "culture" (as Snowball does)
+        word = word[:-2]
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
             word = word[: -len(suffix)]
