@@ -20,7 +20,10 @@ TERRITORY_DIR = SHARED / "data" / "territory"
 def pytest_collection_modifyitems(config, items):
     # Browser tests use a transactional live server that empties the database afterwards:
     # run them last so the session-wide reference data stays for everything else.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    # The same for any other test on the live server (e.g. API clients driven over HTTP).
+    items.sort(
+        key=lambda item: item.get_closest_marker("browser") is not None or "live_server" in getattr(item, "fixturenames", ())
+    )
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,8 @@ urlpatterns = [
     path("catalog.rdf", dcat.catalog_view, {"fmt": "rdf"}, name="catalog_rdf"),
     path("catalog.jsonld", dcat.catalog_view, {"fmt": "jsonld"}, name="catalog_jsonld"),
     path("api/3/action/<str:name>", ckan.action, name="ckan_action"),
+    # CKAN answers on both; the ckanapi client calls the unversioned one.
+    path("api/action/<str:name>", ckan.action, name="ckan_action_unversioned"),
     path("sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS, "sitemap_url_name": "catalog:sitemap_section"}, name="sitemap"),
     path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap_section"),
 ]
