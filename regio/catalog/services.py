@@ -26,6 +26,8 @@ from .models import ActivityLog, Dataset, DatasetTerm, DatasetTerritory, Discuss
 from .permissions import require_edit, require_moderator, require_publish_for
 from .vocabularies import FREQUENCIES, LICENCES, MEDIA_TYPES, THEMES, licence_for
 
+# Paths under /donnees/ that a dataset slug must not shadow.
+RESERVED_SLUGS = {"nouveau", "moderation", "producteurs", "ressources", "discussions", "flux-atom"}
 MODERATED_KINDS = (Organisation.Kind.ASSOCIATION, Organisation.Kind.COMPANY)
 # Fields a user edits; their before/after values go to the activity log.
 EDITABLE_FIELDS = (
@@ -109,6 +111,8 @@ def _clean(data: dict[str, Any], *, partial: bool, instance: Dataset | None) -> 
         slug = slugify(data["slug"])[:120]
         if not slug:
             errors["slug"] = "L'identifiant ne peut contenir que des lettres, chiffres et tirets."
+        elif slug in RESERVED_SLUGS:
+            errors["slug"] = f"L'identifiant « {slug} » est réservé par la plateforme : choisissez-en un autre."
         else:
             clash = Dataset.objects.filter(slug=slug)
             if instance is not None:
@@ -156,7 +160,7 @@ def _clean(data: dict[str, Any], *, partial: bool, instance: Dataset | None) -> 
 def _unique_slug(title: str) -> str:
     base = slugify(title)[:100] or "jeu-de-donnees"
     slug, n = base, 2
-    while Dataset.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or Dataset.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
 

@@ -190,3 +190,10 @@ def test_discussion_and_personal_data(agent, dataset, lille_agent):
     assert discussion.messages.first().author is None
     with pytest.raises(ValidationError):
         services.open_discussion(lille_agent, dataset, title="", body="")
+
+
+def test_reserved_slugs_are_refused(agent, amiens):
+    with pytest.raises(ValidationError) as exc:
+        services.create_dataset(agent, amiens, {"title": "X", "licence": "lov2", "slug": "nouveau"})
+    assert messages(exc)["slug"] == ["L'identifiant « nouveau » est réservé par la plateforme : choisissez-en un autre."]
+    assert services.create_dataset(agent, amiens, {"title": "Nouveau", "licence": "lov2"}).slug == "nouveau-2"
