@@ -261,20 +261,15 @@ def package_search(request, params):
     if unknown:
         raise CkanError(409, "Validation Error", {"facet.field": [f"Facette non prise en charge : {', '.join(unknown)}."]})
     facet_limit = _int(params, "facet.limit", 50, minimum=-1)
-    internal = tuple(dict.fromkeys(FACET_FIELDS[f] for f in facet_fields if FACET_FIELDS[f] != "keyword"))
+    internal = tuple(dict.fromkeys(FACET_FIELDS[f] for f in facet_fields))
     result = selectors.search_datasets(q, filters, SORTS.get(sort_param, ""), facets=internal or None, base=base)
-    page = list(result.queryset.prefetch_related("territories")[start : start + rows])
+    page = list(result.queryset[start : start + rows])
     facets, search_facets = {}, {}
     for field in facet_fields:
         name = FACET_FIELDS[field]
-        if name == "keyword":
-            ids = result.queryset.order_by().values("id")
-            rows_kw = DatasetTerm.objects.filter(kind="keyword", dataset_id__in=ids).values("value").annotate(n=Count("dataset_id")).order_by("-n", "value")
-            items = [{"value": r["value"], "label": r["value"], "count": r["n"]} for r in rows_kw[: facet_limit if facet_limit > 0 else None]]
-        else:
-            items = result.facets.get(name, [])
-            if facet_limit > 0:
-                items = items[:facet_limit]
+        items = result.facets.get(name, [])
+        if facet_limit > 0:
+            items = items[:facet_limit]
         if name == "format":
             items = [{**i, "value": i["value"].upper()} for i in items]
         if name == "theme":

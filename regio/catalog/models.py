@@ -60,6 +60,10 @@ class Dataset(PublishableModel):
     views_count = models.PositiveIntegerField("vues", default=0)
     downloads_count = models.PositiveIntegerField("téléchargements", default=0)
     popularity = models.PositiveIntegerField("popularité", default=0, db_index=True)
+    # Denormalised multi-valued facets ("theme:ECON", "format:csv", "territory:commune:80021:Amiens",
+    # "keyword:…"), one per line, kept by services.refresh_facet_terms: lets a search count every
+    # facet from the one query that fetches its hits.
+    facet_terms = models.TextField(blank=True, default="", editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:

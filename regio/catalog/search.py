@@ -31,6 +31,25 @@ FTS_TABLE = "catalog_dataset_fts"
 _WORD = re.compile(r"^[a-z0-9]+$")
 
 
+VERSION_KEY = "catalog:search-version"
+
+
+def bump_version() -> None:
+    """Invalidate cached facet counts (they are keyed by this version; 60 s at most elsewhere)."""
+    from django.core.cache import cache
+
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.set(VERSION_KEY, 1, None)
+
+
+def current_version() -> int:
+    from django.core.cache import cache
+
+    return cache.get_or_set(VERSION_KEY, 1, None)
+
+
 def vendor() -> str:
     return connection.vendor
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
@@ -60,9 +62,35 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+class DatasetPage:
+    """Ordered search hits, fetched from the database one slice at a time (Paginator/paginate-friendly)."""
+
+    def __init__(self, ids: list[int]):
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def prefetch_related(self, *lookups) -> DatasetPage:
+        return self  # publisher, resources and territories are always fetched
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self):
+        return iter(self[0 : len(self.ids)])
+
+    def __getitem__(self, index):
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        wanted = self.ids[index]
+        found = Dataset.objects.select_related("publisher").prefetch_related("resources", "territories").in_bulk(wanted)
+        return [found[i] for i in wanted if i in found]
+
+
 @dataclass
 class SearchResult:
-    queryset: QuerySet  # ordered, not sliced
+    queryset: QuerySet | DatasetPage  # ordered hits, sliceable
     total: int
     facets: dict[str, list[dict]] = field(default_factory=dict)
     sort: str = "relevance"
@@ -142,6 +170,9 @@ def _facet_counts(qs: QuerySet, wanted: tuple[str, ...]) -> dict[str, list[dict]
         elif name == "schema":
             rows = qs.order_by().exclude(conforms_to="").values("conforms_to").annotate(n=Count("id")).order_by("-n", "conforms_to")
             out[name] = [{"value": r["conforms_to"], "label": schema_label(r["conforms_to"]), "count": r["n"]} for r in rows[:FACET_SIZE]]
+        elif name == "keyword":
+            rows = DatasetTerm.objects.filter(kind="keyword", dataset_id__in=ids).values("value").annotate(n=Count("dataset_id")).order_by("-n", "value")
+            out[name] = [{"value": r["value"], "label": r["value"], "count": r["n"]} for r in rows[:50]]
         elif name == "origin":
             labels = dict(Dataset.Origin.choices)
             rows = qs.order_by().values("origin").annotate(n=Count("id")).order_by("-n", "origin")
@@ -170,6 +201,9 @@ def search_datasets(
 
     ``sort``: ``relevance`` (default when ``q`` is given), ``modified`` (default otherwise) or
     ``popularity``; a leading ``-`` is accepted and ignored (always descending).
+
+    With a query, the hits are fetched once (a few columns each) and sorted, counted and
+    faceted in Python; without one, the database sorts and pages, and facet counts are cached.
     """
     qs = base if base is not None else public_datasets()
     qs = apply_filters(qs, filters or {})
@@ -177,21 +211,98 @@ def search_datasets(
     sort = (sort or "").lstrip("-")
     if sort not in SORTS or (sort == "relevance" and not searched):
         sort = "relevance" if searched else "modified"
-    if sort == "relevance":
-        ordered = qs.order_by("-title_hit", "-popularity", "-metadata_modified_at", "-id")
-    elif sort == "popularity":
+    if searched:
+        return _search_in_memory(qs, sort, facets)
+    if sort == "popularity":
         ordered = qs.order_by("-popularity", "-metadata_modified_at", "-id")
     else:
         ordered = qs.order_by("-metadata_modified_at", "-id")
-    total = qs.count()
-    facet_counts = _facet_counts(qs, facets) if facets else {}
+    facet_counts = {}
+    if facets:
+        key = f"catalog:facets:{search.current_version()}:{hash((str(qs.query), facets))}"
+        facet_counts = cache.get(key)
+        if facet_counts is None:
+            facet_counts = _facet_counts(qs, facets)
+            cache.set(key, facet_counts, 60)
     return SearchResult(
-        queryset=ordered.select_related("publisher").prefetch_related("resources"),
-        total=total,
+        queryset=ordered.select_related("publisher").prefetch_related("resources", "territories"),
+        total=qs.count(),
         facets=facet_counts,
         sort=sort,
-        searched=searched,
+        searched=False,
     )
+
+
+_ROW = ("id", "publisher_id", "publisher__kind", "licence", "origin", "conforms_to", "facet_terms",
+        "popularity", "metadata_modified_at", "title_hit")
+
+
+def _search_in_memory(qs: QuerySet, sort: str, facets) -> SearchResult:
+    rows = list(qs.order_by().values_list(*_ROW))
+    if sort == "relevance":
+        rows.sort(key=lambda r: (bool(r[9]), r[7], r[8], r[0]), reverse=True)
+    elif sort == "popularity":
+        rows.sort(key=lambda r: (r[7], r[8], r[0]), reverse=True)
+    else:
+        rows.sort(key=lambda r: (r[8], r[0]), reverse=True)
+    return SearchResult(
+        queryset=DatasetPage([r[0] for r in rows]),
+        total=len(rows),
+        facets=_count_rows(rows, facets) if facets else {},
+        sort=sort,
+        searched=True,
+    )
+
+
+def _top(counter: Counter, limit: int | None = FACET_SIZE) -> list[tuple[str, int]]:
+    return sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))[:limit]
+
+
+def _count_rows(rows, wanted) -> dict[str, list[dict]]:
+    single = {"publisher": Counter(), "publisher_kind": Counter(), "licence": Counter(), "origin": Counter(), "schema": Counter()}
+    multi = {"theme": Counter(), "format": Counter(), "territory": Counter(), "keyword": Counter()}
+    territory_names = {}
+    for r in rows:
+        single["publisher"][r[1]] += 1
+        single["publisher_kind"][r[2]] += 1
+        single["licence"][r[3]] += 1
+        single["origin"][r[4]] += 1
+        if r[5]:
+            single["schema"][r[5]] += 1
+        if r[6]:
+            for line in r[6].split("\n"):
+                kind, _, value = line.partition(":")
+                if kind == "territory":
+                    level, code, name = (value.split(":", 2) + ["", ""])[:3]
+                    value = f"{level}:{code}"
+                    territory_names[value] = f"{name or code} ({TERRITORY_LEVELS.get(level, level).lower()})"
+                if kind in multi:
+                    multi[kind][value] += 1
+    out: dict[str, list[dict]] = {}
+    kinds = dict(Organisation.Kind.choices)
+    origins = dict(Dataset.Origin.choices)
+    for name in wanted:
+        if name == "publisher":
+            top = _top(single["publisher"])
+            orgs = {o["id"]: o for o in Organisation.objects.filter(id__in=[k for k, _ in top]).values("id", "slug", "name")}
+            out[name] = [{"value": orgs[k]["slug"], "label": orgs[k]["name"], "count": n} for k, n in top if k in orgs]
+        elif name == "publisher_kind":
+            out[name] = [{"value": k, "label": kinds.get(k, k), "count": n} for k, n in _top(single[name], None)]
+        elif name == "licence":
+            out[name] = [{"value": k, "label": LICENCES[k].title if k in LICENCES else k, "count": n} for k, n in _top(single[name], None)]
+        elif name == "origin":
+            out[name] = [{"value": k, "label": origins.get(k, k), "count": n} for k, n in _top(single[name], None)]
+        elif name == "schema":
+            out[name] = [{"value": k, "label": schema_label(k), "count": n} for k, n in _top(single[name])]
+        elif name == "theme":
+            out[name] = [{"value": k, "label": THEMES.get(k, k), "count": n} for k, n in _top(multi[name], None)]
+        elif name == "format":
+            out[name] = [{"value": k, "label": k.upper(), "count": n} for k, n in _top(multi[name])]
+        elif name == "territory":
+            out[name] = [{"value": k, "label": territory_names[k], "count": n} for k, n in _top(multi[name])]
+        elif name == "keyword":
+            out[name] = [{"value": k, "label": k, "count": n} for k, n in _top(multi[name], 50)]
+    return out
 
 
 def datasets_for_territory(level: str, code: str) -> QuerySet:

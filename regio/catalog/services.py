@@ -195,7 +195,29 @@ def _set_territories(dataset: Dataset, territories: list[tuple[str, str, str]]) 
     )
 
 
+def facet_terms_for(themes, keywords, formats, territories) -> str:
+    """The denormalised facet lines of a dataset (see ``Dataset.facet_terms``)."""
+    lines = [f"theme:{t}" for t in themes]
+    lines += [f"format:{f}" for f in dict.fromkeys(formats) if f]
+    lines += [f"territory:{level}:{code}:{name}" for level, code, name in territories]
+    lines += [f"keyword:{k}" for k in keywords]
+    return "\n".join(line.replace("\n", " ") for line in lines)
+
+
+def refresh_facet_terms(dataset: Dataset) -> None:
+    terms = facet_terms_for(
+        dataset.themes,
+        dataset.keywords,
+        dataset.resources.values_list("format", flat=True),
+        dataset.territories.values_list("level", "code", "name"),
+    )
+    Dataset.objects.filter(pk=dataset.pk).update(facet_terms=terms)
+    dataset.facet_terms = terms
+    search.bump_version()
+
+
 def reindex(dataset: Dataset) -> None:
+    refresh_facet_terms(dataset)
     search.index_datasets([Dataset.objects.select_related("publisher").prefetch_related("territories").get(pk=dataset.pk)])
 
 
@@ -271,6 +293,7 @@ def publish_dataset(user, dataset: Dataset) -> Dataset:
     dataset.metadata_modified_at = timezone.now()
     dataset.save()
     _log(dataset, user, ActivityLog.Action.PUBLISH, _diff(before, _snapshot(dataset)))
+    search.bump_version()
     return dataset
 
 
@@ -283,6 +306,7 @@ def archive_dataset(user, dataset: Dataset) -> Dataset:
     dataset.metadata_modified_at = timezone.now()
     dataset.save()
     _log(dataset, user, ActivityLog.Action.ARCHIVE, _diff(before, _snapshot(dataset)))
+    search.bump_version()
     return dataset
 
 
@@ -300,6 +324,7 @@ def moderate_dataset(user, dataset: Dataset, *, approve: bool, reason: str = "")
     if reason:
         changes["reason"] = reason
     _log(dataset, user, ActivityLog.Action.MODERATION, changes)
+    search.bump_version()
     return dataset
 
 
@@ -360,6 +385,7 @@ def add_resource(
     resource.full_clean(validate_unique=False)
     resource.save()
     Dataset.objects.filter(pk=dataset.pk).update(metadata_modified_at=timezone.now())
+    refresh_facet_terms(dataset)
     _log(dataset, user, ActivityLog.Action.RESOURCE_ADD, {"resource": [None, resource.title], "format": [None, resource.format]})
     return resource
 

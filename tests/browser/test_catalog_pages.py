@@ -5,10 +5,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def catalogue(site):
-    from tests.catalog.conftest import make_user, member_of
-
     from regio.accounts.models import Organisation
     from regio.catalog import services
+    from tests.catalog.conftest import make_user, member_of
 
     amiens = Organisation.objects.get(kind="commune", commune_id="80021")
     agent = member_of(make_user("agent@amiens.fr"), amiens)

@@ -17,10 +17,9 @@ def real(shared_dir, name):
 @pytest.fixture
 def ckan_site(live_server, transactional_db):
     """The live server with the reference territory and a small catalogue."""
+    from regio.accounts.models import Organisation
     from tests.catalog.conftest import make_user, member_of
     from tests.conftest import load_reference_territory
-
-    from regio.accounts.models import Organisation
 
     load_reference_territory()
     amiens = Organisation.objects.get(kind="commune", commune_id="80021")
@@ -34,7 +33,7 @@ def ckan_site(live_server, transactional_db):
                           checksum_sha256="ab" * 32, size=1234)
     b = services.create_dataset(agent, region, {
         "title": "Horaires des transports régionaux", "licence": "odc-odbl", "keywords": ["transport", "gtfs"],
-        "themes": ["TRAN"], "description": "Réseau régional, dont les lignes subventionnées."}, publish=True)
+        "themes": ["TRAN"], "description": "Réseau régional, dont les lignes qui reçoivent une subvention."}, publish=True)
     services.add_resource(agent, b, title="GTFS", url="https://data.region.fr/gtfs.zip", format="zip")
     services.create_dataset(agent, amiens, {"title": "Brouillon caché", "licence": "lov2"})
     return {"url": live_server.url, "amiens": amiens, "datasets": (a, b)}
