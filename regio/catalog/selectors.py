@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from regio.accounts.models import Organisation
@@ -62,42 +62,19 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-class DatasetPage:
-    """Ordered search hits, fetched from the database one slice at a time (Paginator/paginate-friendly)."""
-
-    def __init__(self, ids: list[int]):
-        self.ids = ids
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def prefetch_related(self, *lookups) -> DatasetPage:
-        return self  # publisher, resources and territories are always fetched
-
-    def count(self) -> int:
-        return len(self.ids)
-
-    def __iter__(self):
-        return iter(self[0 : len(self.ids)])
-
-    def __getitem__(self, index):
-        if isinstance(index, int):
-            return self[index : index + 1][0]
-        wanted = self.ids[index]
-        found = Dataset.objects.select_related("publisher").prefetch_related("resources", "territories").in_bulk(wanted)
-        return [found[i] for i in wanted if i in found]
-
-
 @dataclass
 class SearchResult:
-    queryset: QuerySet | DatasetPage  # ordered hits, sliceable
+    queryset: QuerySet  # ordered hits, not sliced
     total: int
     facets: dict[str, list[dict]] = field(default_factory=dict)
     sort: str = "relevance"
     searched: bool = False
 
 
-def apply_filters(qs: QuerySet, filters: dict[str, str | list[str]]) -> QuerySet:
+def apply_filters(qs: QuerySet, filters: dict[str, str | list[str]], *, via_terms: bool = False) -> QuerySet:
+    """Facet filters. ``via_terms``: test multi-valued facets on ``facet_terms`` (cheap when a
+    text query already narrows the rows) rather than through their tables (better for browsing)."""
+
     def values(name):
         raw = filters.get(name)
         if not raw:
@@ -108,6 +85,16 @@ def apply_filters(qs: QuerySet, filters: dict[str, str | list[str]]) -> QuerySet
         qs = qs.filter(publisher__slug=value)
     for value in values("publisher_kind"):
         qs = qs.filter(publisher__kind=value)
+    if via_terms:
+        for name in ("theme", "format", "keyword", "territory"):
+            for value in values(name):
+                value = value.upper() if name == "theme" else value if name == "territory" else value.lower()
+                if name == "territory":
+                    level, _, code = value.rpartition(":")
+                    qs = qs.filter(facet_terms__contains=f"\nterritory:{level}:{code}:" if level else f":{code}:")
+                else:
+                    qs = qs.filter(facet_terms__contains=f"\n{name}:{value}\n")
+        filters = {k: v for k, v in filters.items() if k not in ("theme", "format", "keyword", "territory")}
     for value in values("territory"):
         level, _, code = value.rpartition(":")
         cond = Q(code=code)
@@ -132,54 +119,6 @@ def apply_filters(qs: QuerySet, filters: dict[str, str | list[str]]) -> QuerySet
     return qs
 
 
-def _facet_counts(qs: QuerySet, wanted: tuple[str, ...]) -> dict[str, list[dict]]:
-    ids = qs.order_by().values("id")
-    out: dict[str, list[dict]] = {}
-    kinds = dict(Organisation.Kind.choices)
-    for name in wanted:
-        if name == "publisher":
-            rows = qs.order_by().values("publisher__slug", "publisher__name").annotate(n=Count("id")).order_by("-n", "publisher__name")
-            out[name] = [{"value": r["publisher__slug"], "label": r["publisher__name"], "count": r["n"]} for r in rows[:FACET_SIZE]]
-        elif name == "publisher_kind":
-            rows = qs.order_by().values("publisher__kind").annotate(n=Count("id")).order_by("-n", "publisher__kind")
-            out[name] = [{"value": r["publisher__kind"], "label": kinds.get(r["publisher__kind"], r["publisher__kind"]), "count": r["n"]} for r in rows]
-        elif name == "territory":
-            rows = (
-                DatasetTerritory.objects.filter(dataset_id__in=ids).values("level", "code", "name")
-                .annotate(n=Count("dataset_id")).order_by("-n", "code")
-            )
-            out[name] = [
-                {"value": f"{r['level']}:{r['code']}", "label": f"{r['name']} ({TERRITORY_LEVELS.get(r['level'], r['level']).lower()})", "count": r["n"]}
-                for r in rows[:FACET_SIZE]
-            ]
-        elif name == "theme":
-            rows = DatasetTerm.objects.filter(kind="theme", dataset_id__in=ids).values("value").annotate(n=Count("dataset_id")).order_by("-n", "value")
-            out[name] = [{"value": r["value"], "label": THEMES.get(r["value"], r["value"]), "count": r["n"]} for r in rows]
-        elif name == "format":
-            rows = (
-                Resource.objects.filter(dataset_id__in=ids).exclude(format="").values("format")
-                .annotate(n=Count("dataset_id", distinct=True)).order_by("-n", "format")
-            )
-            out[name] = [{"value": r["format"], "label": r["format"].upper(), "count": r["n"]} for r in rows[:FACET_SIZE]]
-        elif name == "licence":
-            rows = qs.order_by().values("licence").annotate(n=Count("id")).order_by("-n", "licence")
-            out[name] = [
-                {"value": r["licence"], "label": LICENCES[r["licence"]].title if r["licence"] in LICENCES else r["licence"], "count": r["n"]}
-                for r in rows
-            ]
-        elif name == "schema":
-            rows = qs.order_by().exclude(conforms_to="").values("conforms_to").annotate(n=Count("id")).order_by("-n", "conforms_to")
-            out[name] = [{"value": r["conforms_to"], "label": schema_label(r["conforms_to"]), "count": r["n"]} for r in rows[:FACET_SIZE]]
-        elif name == "keyword":
-            rows = DatasetTerm.objects.filter(kind="keyword", dataset_id__in=ids).values("value").annotate(n=Count("dataset_id")).order_by("-n", "value")
-            out[name] = [{"value": r["value"], "label": r["value"], "count": r["n"]} for r in rows[:50]]
-        elif name == "origin":
-            labels = dict(Dataset.Origin.choices)
-            rows = qs.order_by().values("origin").annotate(n=Count("id")).order_by("-n", "origin")
-            out[name] = [{"value": r["origin"], "label": labels.get(r["origin"], r["origin"]), "count": r["n"]} for r in rows]
-    return out
-
-
 def schema_label(url: str) -> str:
     """A readable name for a schema URL: ``…/scdl/subventions/…`` → ``scdl/subventions``."""
     parts = [p for p in url.split("/") if p and p not in ("latest", "schema.json", "http:", "https:")]
@@ -202,56 +141,48 @@ def search_datasets(
     ``sort``: ``relevance`` (default when ``q`` is given), ``modified`` (default otherwise) or
     ``popularity``; a leading ``-`` is accepted and ignored (always descending).
 
-    With a query, the hits are fetched once (a few columns each) and sorted, counted and
-    faceted in Python; without one, the database sorts and pages, and facet counts are cached.
+    The database sorts and pages the hits. Facets are counted in Python from one query that
+    fetches a few columns of every hit (``facet_terms`` holds the multi-valued ones); without a
+    text query, the counts are cached (keyed by the catalogue's version, 60 s at most).
     """
     qs = base if base is not None else public_datasets()
-    qs = apply_filters(qs, filters or {})
+    qs = apply_filters(qs, filters or {}, via_terms=bool(search.query_words(q)))
     qs, searched = search.apply_text_query(qs, q)
     sort = (sort or "").lstrip("-")
     if sort not in SORTS or (sort == "relevance" and not searched):
         sort = "relevance" if searched else "modified"
-    if searched:
-        return _search_in_memory(qs, sort, facets)
-    if sort == "popularity":
+    if sort == "relevance":
+        ordered = qs.order_by("-title_hit", "-popularity", "-metadata_modified_at", "-id")
+    elif sort == "popularity":
         ordered = qs.order_by("-popularity", "-metadata_modified_at", "-id")
     else:
         ordered = qs.order_by("-metadata_modified_at", "-id")
-    facet_counts = {}
+    total, facet_counts = None, {}
     if facets:
-        key = f"catalog:facets:{search.current_version()}:{hash((str(qs.query), facets))}"
-        facet_counts = cache.get(key)
-        if facet_counts is None:
-            facet_counts = _facet_counts(qs, facets)
-            cache.set(key, facet_counts, 60)
+        key = None
+        if not searched:
+            key = f"catalog:facets:{search.current_version()}:{hash((str(qs.query), facets))}"
+            cached = cache.get(key)
+            if cached is not None:
+                total, facet_counts = cached
+        if total is None:
+            rows = list(qs.order_by().values_list(*_ROW))
+            total, facet_counts = len(rows), _count_rows(rows, facets)
+            if key:
+                cache.set(key, (total, facet_counts), 60)
+    if total is None:
+        total = qs.count()
     return SearchResult(
         queryset=ordered.select_related("publisher").prefetch_related("resources", "territories"),
-        total=qs.count(),
+        total=total,
         facets=facet_counts,
         sort=sort,
-        searched=False,
+        searched=searched,
     )
 
 
-_ROW = ("id", "publisher_id", "publisher__kind", "licence", "origin", "conforms_to", "facet_terms",
-        "popularity", "metadata_modified_at", "title_hit")
-
-
-def _search_in_memory(qs: QuerySet, sort: str, facets) -> SearchResult:
-    rows = list(qs.order_by().values_list(*_ROW))
-    if sort == "relevance":
-        rows.sort(key=lambda r: (bool(r[9]), r[7], r[8], r[0]), reverse=True)
-    elif sort == "popularity":
-        rows.sort(key=lambda r: (r[7], r[8], r[0]), reverse=True)
-    else:
-        rows.sort(key=lambda r: (r[8], r[0]), reverse=True)
-    return SearchResult(
-        queryset=DatasetPage([r[0] for r in rows]),
-        total=len(rows),
-        facets=_count_rows(rows, facets) if facets else {},
-        sort=sort,
-        searched=True,
-    )
+_ROW = ("publisher_id", "publisher__kind", "licence", "origin", "conforms_to", "facet_terms")
+_MULTI = ("theme", "format", "territory", "keyword")
 
 
 def _top(counter: Counter, limit: int | None = FACET_SIZE) -> list[tuple[str, int]]:
@@ -259,25 +190,24 @@ def _top(counter: Counter, limit: int | None = FACET_SIZE) -> list[tuple[str, in
 
 
 def _count_rows(rows, wanted) -> dict[str, list[dict]]:
-    single = {"publisher": Counter(), "publisher_kind": Counter(), "licence": Counter(), "origin": Counter(), "schema": Counter()}
-    multi = {"theme": Counter(), "format": Counter(), "territory": Counter(), "keyword": Counter()}
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(_ROW)
+    single = {name: Counter(columns[i]) for i, name in enumerate(("publisher", "publisher_kind", "licence", "origin", "schema"))}
+    single["schema"].pop("", None)
+    lines: Counter = Counter()
+    if any(name in _MULTI for name in wanted):
+        for terms in columns[5]:
+            if terms:
+                lines.update(terms.split("\n"))
+    multi = {name: Counter() for name in _MULTI}
     territory_names = {}
-    for r in rows:
-        single["publisher"][r[1]] += 1
-        single["publisher_kind"][r[2]] += 1
-        single["licence"][r[3]] += 1
-        single["origin"][r[4]] += 1
-        if r[5]:
-            single["schema"][r[5]] += 1
-        if r[6]:
-            for line in r[6].split("\n"):
-                kind, _, value = line.partition(":")
-                if kind == "territory":
-                    level, code, name = (value.split(":", 2) + ["", ""])[:3]
-                    value = f"{level}:{code}"
-                    territory_names[value] = f"{name or code} ({TERRITORY_LEVELS.get(level, level).lower()})"
-                if kind in multi:
-                    multi[kind][value] += 1
+    for line, n in lines.items():
+        kind, _, value = line.partition(":")
+        if kind == "territory":
+            level, code, name = (value.split(":", 2) + ["", ""])[:3]
+            value = f"{level}:{code}"
+            territory_names[value] = f"{name or code} ({TERRITORY_LEVELS.get(level, level).lower()})"
+        if kind in multi:
+            multi[kind][value] += n
     out: dict[str, list[dict]] = {}
     kinds = dict(Organisation.Kind.choices)
     origins = dict(Dataset.Origin.choices)

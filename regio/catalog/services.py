@@ -201,7 +201,8 @@ def facet_terms_for(themes, keywords, formats, territories) -> str:
     lines += [f"format:{f}" for f in dict.fromkeys(formats) if f]
     lines += [f"territory:{level}:{code}:{name}" for level, code, name in territories]
     lines += [f"keyword:{k}" for k in keywords]
-    return "\n".join(line.replace("\n", " ") for line in lines)
+    # Framed by newlines so that a filter can look for "\nformat:csv\n" exactly.
+    return "\n" + "\n".join(line.replace("\n", " ") for line in lines) + "\n" if lines else ""
 
 
 def refresh_facet_terms(dataset: Dataset) -> None:
