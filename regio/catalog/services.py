@@ -419,7 +419,30 @@ def open_discussion(user, dataset: Dataset, *, title: str, body: str) -> Discuss
     discussion = Discussion.objects.create(dataset=dataset, title=title.strip()[:200], author=user)
     Message.objects.create(discussion=discussion, author=user, body=body.strip())
     _log(dataset, user, ActivityLog.Action.DISCUSSION, {"discussion": [None, discussion.title]})
+    _notify_publisher(dataset, discussion, body.strip())
     return discussion
+
+
+def _notify_publisher(dataset: Dataset, discussion: Discussion, body: str) -> None:
+    """Email the publisher's editors and admins about a new thread on one of its datasets."""
+    from django.core.mail import send_mail
+
+    from regio.accounts.models import Membership
+    from regio.accounts.permissions import EDIT_ROLES
+
+    recipients = sorted(
+        Membership.objects.filter(organisation=dataset.publisher, status=Membership.Status.ACTIVE, role__in=EDIT_ROLES)
+        .exclude(user=discussion.author).values_list("user__email", flat=True)
+    )
+    if not recipients:
+        return
+    url = settings.SITE_URL.rstrip("/") + dataset.get_absolute_url() + "#discussions"
+    send_mail(
+        f"[Regio] Signalement sur « {dataset.title} » : {discussion.title}",
+        f"Un utilisateur a ouvert une discussion sur le jeu de données « {dataset.title} » :\n\n{body}\n\nRépondre : {url}\n",
+        None,
+        recipients,
+    )
 
 
 def reply(user, discussion: Discussion, body: str) -> Message:

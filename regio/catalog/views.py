@@ -207,7 +207,7 @@ def discussion_open(request, slug):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, "Merci : votre signalement est publié et le producteur en est informé.")
+            messages.success(request, "Merci : votre signalement est publié et les éditeurs du producteur en sont avertis par courriel.")
     else:
         messages.error(request, "Le sujet et le message sont obligatoires.")
     return HttpResponseRedirect(dataset.get_absolute_url() + "#discussions")

@@ -181,8 +181,10 @@ def test_collectivite_datasets_are_not_moderated_and_cover_its_territory(dataset
     assert [(t.level, t.code, t.name) for t in dataset.territories.all()] == [("commune", "80021", "Amiens")]
 
 
-def test_discussion_and_personal_data(agent, dataset, lille_agent):
+def test_discussion_and_personal_data(agent, dataset, lille_agent, mailbox):
     discussion = services.open_discussion(lille_agent, dataset, title="Colonne vide", body="La colonne montant est vide.")
+    assert [m.to for m in mailbox] == [[agent.email]]
+    assert "La colonne montant est vide." in mailbox[0].body
     services.reply(agent, discussion, "Corrigé, merci !")
     exported = services.export_user(lille_agent)
     assert exported["discussions"][0]["message"] == "La colonne montant est vide."
