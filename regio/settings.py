@@ -43,12 +43,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "django_tasks",
     "django_tasks_db",
     "ninja",
     "regio.core",
     "regio.territory",
     "regio.accounts",
+    "regio.catalog",
 ]
 
 MIDDLEWARE = [
@@ -169,3 +171,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
 }
+
+# Catalogue: largest resource file accepted on upload, in megabytes.
+MAX_UPLOAD_MB = int(env("MAX_UPLOAD_MB", "100"))
+REGIO_MAX_UPLOAD_MB = MAX_UPLOAD_MB
