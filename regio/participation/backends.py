@@ -107,6 +107,8 @@ class DecidimBackend(IngestBackend):
     def upsert(self, source, record):
         data = dict(record.payload)
         data["territory_codes"] = _codes_for_names(data.pop("scope_names", []))
+        if len(data["territory_codes"]) == 1:  # the space's scope names one commune: place it there
+            data["commune_code"] = data["territory_codes"][0]
         if not data.get("organiser_name") and source.owner:
             data["organiser_name"] = source.owner.name
         for meeting in data.get("meetings") or []:

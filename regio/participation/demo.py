@@ -84,11 +84,11 @@ def _source(name, kind, url, file_name, owner, filters) -> Source:
 def load_demo(out) -> None:
     created = _manual(out)
     amiens_metro = _org("epci", epci__communes__code="80021")
-    lille = _org("commune", commune_id="59350")
+    mel = _org("epci", epci__communes__code="59350")
     sources = [
         _source("Agenda du PLUi d'Amiens Métropole (démo)", "icalendar", "https://agenda.demo.regio.localhost/plui.ics",
                 "agenda-amiens.ics", amiens_metro, {"debate": {"kind": "concertation", "themes": ["amenagement"], "commune": "80021"}}),
-        _source("Decidim de démonstration", "decidim", "https://decidim.demo.regio.localhost/api", "decidim-demo.json", lille,
+        _source("Decidim de démonstration", "decidim", "https://decidim.demo.regio.localhost/api", "decidim-demo.json", mel,
                 {"base_url": "https://decidim.demo.regio.localhost"}),
     ]
     for source in sources:
