@@ -6,7 +6,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from regio.accounts.auth import session_or_token
@@ -179,4 +179,4 @@ def create_debate(request, body: DebateIn):
         raise HttpError(403, str(exc))
     except ValidationError as exc:
         raise HttpError(422, " ; ".join(exc.messages))
-    return 201, debate_dict(debate)
+    return Status(201, debate_dict(debate))
