@@ -95,7 +95,8 @@ class Hit:
 
 def search(filters: DebateFilters, *, base: QuerySet | None = None) -> list[Hit]:
     """Debates matching ``filters``: sorted by distance when a place is given, else by dates."""
-    qs = filtered(filters, base).select_related("organiser", "commune")
+    # The commune is needed for its name only: never load its contour (large GeoJSON) per debate.
+    qs = filtered(filters, base).select_related("organiser", "commune").defer("commune__contour", "organiser__description")
     if filters.centre is not None:
         return [Hit(n.obj, n.distance_km) for n in within_radius(qs, filters.centre.lat, filters.centre.lon, filters.radius_km)]
     status_rank = {Debate.Status.OPEN: 0, Debate.Status.UPCOMING: 1, Debate.Status.RESULTS: 2, Debate.Status.CLOSED: 3}

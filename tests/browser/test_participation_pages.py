@@ -37,3 +37,20 @@ def test_near_me_search_by_keyboard(check_page, demo_debates):
     page.wait_for_url("**near=80000**")
     assert "à moins de 20 km d" in page.inner_text("main")
     assert "Amiens" in page.inner_text("main")
+
+
+def test_agent_and_moderator_pages_are_accessible(check_page, page, site, demo_debates):
+    from django.test import Client
+    from django.utils import timezone
+
+    from regio.accounts.models import Membership, Organisation, User
+
+    amiens = Organisation.objects.get(kind="commune", commune_id="80021")
+    user = User.objects.create_user("agent.navigateur@amiens.test", "motdepasse-solide-123", is_active=True,
+                                    is_moderator=True, email_confirmed_at=timezone.now())
+    Membership.objects.create(user=user, organisation=amiens, role="editor", status="active")
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
+    for path in ["/debats/declarer", "/debats/import", "/debats/espace-agent", "/debats/moderation"]:
+        check_page(path)
