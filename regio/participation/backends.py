@@ -16,7 +16,7 @@ from regio.core.text import normalize_text
 from regio.territory.selectors import communes
 
 from . import services
-from .importers import decidim, icalendar, table
+from .importers import decidim, decidim_opendata, icalendar, table
 from .models import Debate
 
 FEED_ID = "#calendrier"
@@ -273,10 +273,36 @@ class TableBackend(IngestBackend):
         _archive_target(item)
 
 
+class DecidimOpenDataBackend(IngestBackend):
+    """Decidim's open-data zip (``/open-data/download``): the simpler, no-GraphQL path."""
+
+    label = "Decidim (export open data)"
+
+    def pages(self, source, cursor, fetch):
+        result = fetch.document()
+        data = result.path.read_bytes() if result.path else result.content
+        try:
+            records, errors = decidim_opendata.parse_export(data, (source.filters or {}).get("locale", "fr"))
+        except decidim_opendata.OpenDataError as exc:
+            raise IngestError(str(exc))
+        yield Page([Record(rid, payload) for rid, payload in records], cursor="",
+                   errors=[RecordError(rid, message) for rid, message in errors])
+
+    def upsert(self, source, record):
+        data = dict(record.payload)
+        if not data.get("organiser_name") and source.owner:
+            data["organiser_name"] = source.owner.name
+        return services.upsert_imported_debate(source, record.remote_id, data)
+
+    def archive(self, source, item):
+        _archive_target(item)
+
+
 def register_backends() -> None:
     from regio.core.ingest import registry
 
     registry.register("decidim", DecidimBackend())
+    registry.register("decidim-opendata", DecidimOpenDataBackend())
     registry.register("icalendar", ICalendarBackend())
     registry.register("debats-tableur", TableBackend())
 

@@ -98,7 +98,10 @@ def search(filters: DebateFilters, *, base: QuerySet | None = None) -> list[Hit]
     # The commune is needed for its name only: never load its contour (large GeoJSON) per debate.
     qs = filtered(filters, base).select_related("organiser", "commune").defer("commune__contour", "organiser__description")
     if filters.centre is not None:
-        return [Hit(n.obj, n.distance_km) for n in within_radius(qs, filters.centre.lat, filters.centre.lon, filters.radius_km)]
+        # Distances on light rows (id, lat, lon) first, full objects for the hits only.
+        near = within_radius(qs.select_related(None).only("id", "lat", "lon"), filters.centre.lat, filters.centre.lon, filters.radius_km)
+        full = qs.in_bulk([n.obj.pk for n in near])
+        return [Hit(full[n.obj.pk], n.distance_km) for n in near if n.obj.pk in full]
     status_rank = {Debate.Status.OPEN: 0, Debate.Status.UPCOMING: 1, Debate.Status.RESULTS: 2, Debate.Status.CLOSED: 3}
     hits = [Hit(d) for d in qs.order_by("closes_on", "opens_on", "id")[:5000]]
     hits.sort(key=lambda h: status_rank.get(h.debate.status, 9))

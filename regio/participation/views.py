@@ -186,7 +186,7 @@ def agent_space(request):
     if not organisations and not permissions.can_moderate(request.user):
         raise PermissionDenied("Cet espace est réservé aux agents des collectivités.")
     debates = selectors.debates_for_organisations(organisations)[:300]
-    sources = Source.objects.filter(owner__in=organisations, kind__in=["decidim", "icalendar", "debats-tableur"]).order_by("name")
+    sources = Source.objects.filter(owner__in=organisations, kind__in=["decidim", "decidim-opendata", "icalendar", "debats-tableur"]).order_by("name")
     return render(request, "participation/agent.html", {
         "debates": debates, "flagged": [d for d in debates if d.address_unresolved], "sources": sources,
         "organisations": organisations,
