@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -10,11 +11,12 @@ from django.db.models import Q, QuerySet
 
 from regio.core.text import normalize_text
 from regio.territory.models import Commune
-from regio.territory.selectors import commune_by_code_or_postal_code, search_communes, within_radius
+from regio.territory.selectors import bounding_box, commune_by_code_or_postal_code, haversine_km, search_communes
 
 from .models import THEMES, Debate, Level
 
 MAX_RADIUS_KM = 200
+COMMUNE_HEAVY = ("commune__contour",)
 
 
 class FilterError(ValueError):
@@ -93,15 +95,48 @@ class Hit:
     distance_km: float | None = None
 
 
-def search(filters: DebateFilters, *, base: QuerySet | None = None) -> list[Hit]:
+class LazyHits(Sequence):
+    """Hits sorted by distance whose debates are loaded only when a slice is read (one query per slice).
+
+    Lets the API and the list page load the 20 debates of the page they show, not every match.
+    """
+
+    def __init__(self, queryset: QuerySet, pairs: list[tuple[int, float]]):
+        self.queryset, self.pairs = queryset, pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def _load(self, pairs) -> list[Hit]:
+        full = self.queryset.in_bulk([pk for pk, _ in pairs])
+        return [Hit(full[pk], d) for pk, d in pairs if pk in full]
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._load(self.pairs[index])
+        return self._load([self.pairs[index]])[0]
+
+    def __iter__(self):
+        for start in range(0, len(self.pairs), 500):
+            yield from self._load(self.pairs[start : start + 500])
+
+
+def search(filters: DebateFilters, *, base: QuerySet | None = None) -> Sequence[Hit]:
     """Debates matching ``filters``: sorted by distance when a place is given, else by dates."""
-    # The commune is needed for its name only: never load its contour (large GeoJSON) per debate.
-    qs = filtered(filters, base).select_related("organiser", "commune").defer("commune__contour", "organiser__description")
+    # organiser_name is denormalised; the commune is needed for its name only (never its contour).
+    qs = filtered(filters, base).select_related("commune").defer(*COMMUNE_HEAVY)
     if filters.centre is not None:
-        # Distances on light rows (id, lat, lon) first, full objects for the hits only.
-        near = within_radius(qs.select_related(None).only("id", "lat", "lon"), filters.centre.lat, filters.centre.lon, filters.radius_km)
-        full = qs.in_bulk([n.obj.pk for n in near])
-        return [Hit(full[n.obj.pk], n.distance_km) for n in near if n.obj.pk in full]
+        # Bounding box on the (status, lat, lon) index and haversine on bare (id, lat, lon) tuples,
+        # then full objects for the hits only.
+        lat0, lon0, radius = filters.centre.lat, filters.centre.lon, filters.radius_km
+        min_lat, max_lat, min_lon, max_lon = bounding_box(lat0, lon0, radius)
+        rows = filtered(filters, base).filter(
+            lat__gte=min_lat, lat__lte=max_lat, lon__gte=min_lon, lon__lte=max_lon
+        ).order_by().values_list("id", "lat", "lon")
+        near = sorted(
+            (d, pk) for pk, lat, lon in rows if (d := haversine_km(lat0, lon0, lat, lon)) <= radius
+        )
+        return LazyHits(qs, [(pk, d) for d, pk in near])
     status_rank = {Debate.Status.OPEN: 0, Debate.Status.UPCOMING: 1, Debate.Status.RESULTS: 2, Debate.Status.CLOSED: 3}
     hits = [Hit(d) for d in qs.order_by("closes_on", "opens_on", "id")[:5000]]
     hits.sort(key=lambda h: status_rank.get(h.debate.status, 9))

@@ -173,3 +173,18 @@ def test_moderation_page(client, agent, amiens, moderator):
     client.post("/debats/moderation", {"debate": debate.pk, "decision": "approve"})
     debate.refresh_from_db()
     assert debate.moderation == Debate.Moderation.APPROVED
+
+
+def test_command_sends_digests_and_refreshes_statuses(mailbox, capsys):
+    from django.core.management import call_command
+
+    sub = services.subscribe("cmd@exemple.fr", themes=["culture"], frequency="weekly")
+    services.confirm_subscription(services.make_token(sub, "confirm"))
+    Subscription.objects.update(last_sent_at=timezone.now() - timedelta(days=1))
+    debate = new_debate("Festival", "80021", ["culture"])
+    call_command("debats", "alertes", "weekly")
+    assert "1 courriel(s) envoyé(s)." in capsys.readouterr().out
+    Debate.objects.filter(pk=debate.pk).update(status="upcoming")
+    call_command("debats", "statuts")
+    debate.refresh_from_db()
+    assert debate.status == "open"
