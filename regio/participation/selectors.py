@@ -11,7 +11,12 @@ from django.db.models import Q, QuerySet
 
 from regio.core.text import normalize_text
 from regio.territory.models import Commune
-from regio.territory.selectors import bounding_box, commune_by_code_or_postal_code, haversine_km, search_communes
+from regio.territory.selectors import (
+    bounding_box,
+    commune_by_code_or_postal_code,
+    haversine_km,
+    search_communes,
+)
 
 from .models import THEMES, Debate, Level
 
