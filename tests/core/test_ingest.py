@@ -93,6 +93,13 @@ def test_second_run_is_idempotent_and_does_not_rewrite_unchanged(fake, source):
     assert Item.objects.filter(source=source).count() == 5
 
 
+def test_force_reapplies_unchanged_records(fake, source):
+    run_source(source)
+    writes = fake.writes
+    run = run_source(source, force=True)
+    assert (run.updated, run.unchanged) == (5, 0) and fake.writes == writes + 5
+
+
 def test_changed_record_is_updated(fake, source):
     run_source(source)
     fake.remote[2] = {"id": "r2", "title": "Titre modifié"}

@@ -145,8 +145,13 @@ def run_source(
     run: Run | None = None,
     time_limit_s: float | None = None,
     dead_after_minutes: int = DEAD_AFTER_MINUTES,
+    force: bool = False,
 ) -> Run:
-    """Run ``source`` now (in this process) and return the finished :class:`Run`."""
+    """Run ``source`` now (in this process) and return the finished :class:`Run`.
+
+    ``force`` re-applies every record even when its content hash did not change (after a change
+    of the mapping code).
+    """
     backend = registry.get(source.kind)
     if run is None:
         run = start_run(source, dry_run=dry_run, dead_after_minutes=dead_after_minutes)
@@ -165,7 +170,7 @@ def run_source(
             if Run.objects.filter(pk=run.pk, cancel_requested=True).exists():
                 outcome, message = Run.Status.CANCELLED, "Passage annulé à la demande ; rien n'a été archivé."
                 break
-            _commit_page(run, source, backend, page, page_no, seen_runs, dry_run)
+            _commit_page(run, source, backend, page, page_no, seen_runs, dry_run, force)
             if limit and time.monotonic() - started > limit:
                 outcome = Run.Status.FAILED
                 message = (
@@ -199,7 +204,7 @@ def run_source(
     return run
 
 
-def _commit_page(run, source, backend, page, page_no, seen_runs, dry_run) -> None:
+def _commit_page(run, source, backend, page, page_no, seen_runs, dry_run, force) -> None:
     errors: list[ItemError] = []
     counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     for err in page.errors:
@@ -210,7 +215,7 @@ def _commit_page(run, source, backend, page, page_no, seen_runs, dry_run) -> Non
     try:
         with transaction.atomic():
             for record in page.records:
-                result = _upsert_one(run, source, backend, record, page_no, errors, dry_run)
+                result = _upsert_one(run, source, backend, record, page_no, errors, dry_run, force)
                 counts[result] += 1
             if not dry_run:
                 for name, value in counts.items():
@@ -231,11 +236,11 @@ def _commit_page(run, source, backend, page, page_no, seen_runs, dry_run) -> Non
         ItemError.objects.bulk_create(errors)
 
 
-def _upsert_one(run, source, backend, record: Record, page_no, errors, dry_run) -> str:
+def _upsert_one(run, source, backend, record: Record, page_no, errors, dry_run, force=False) -> str:
     remote_id = str(record.remote_id)[:500]
     digest = content_hash(record.payload)
     item = Item.objects.filter(source=source, remote_id=remote_id).first()
-    if item is not None and item.content_hash == digest and item.archived_at is None:
+    if not force and item is not None and item.content_hash == digest and item.archived_at is None:
         if not dry_run and item.last_seen_run_id != run.pk:
             Item.objects.filter(pk=item.pk).update(last_seen_run=run)
         return "unchanged"

@@ -14,6 +14,7 @@ class Command(BaseCommand):
         run.add_argument("source_id", type=int)
         run.add_argument("--dry-run", action="store_true", help="Simulation : rien n'est enregistré")
         run.add_argument("--background", action="store_true", help="Met le passage en file pour le worker")
+        run.add_argument("--force", action="store_true", help="Réapplique chaque élément même inchangé")
         sub.add_parser("list", help="Liste les sources et leur dernier passage")
         dead = sub.add_parser("detect-dead", help="Marque les passages sans signe de vie")
         dead.add_argument("--minutes", type=int, default=15)
@@ -32,7 +33,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Passage de « {source.name} » mis en file.")
                 return
             try:
-                run = run_source(source, dry_run=opts["dry_run"])
+                run = run_source(source, dry_run=opts["dry_run"], force=opts["force"])
             except registry.IngestError as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(
