@@ -66,3 +66,36 @@ class UploadForm(forms.Form):
         if upload.size > 5 * 1024 * 1024:
             raise forms.ValidationError("Le fichier dépasse 5 Mo.")
         return upload
+
+
+SOURCE_KINDS = [
+    ("decidim", "Decidim — API GraphQL (adresse se terminant par /api)"),
+    ("decidim-opendata", "Decidim — export open data (archive zip)"),
+    ("icalendar", "Agenda iCalendar (.ics)"),
+]
+
+
+class SourceForm(forms.Form):
+    organisation = forms.ModelChoiceField(label="Organisation propriétaire", queryset=None, empty_label=None)
+    name = forms.CharField(label="Nom de la source", max_length=200)
+    kind = forms.ChoiceField(label="Type", choices=SOURCE_KINDS)
+    url = forms.URLField(label="Adresse (https://…)", max_length=1000, assume_scheme="https")
+    debate_title = forms.CharField(label="Titre du débat (agenda iCalendar seulement)", required=False, max_length=300)
+
+    def __init__(self, *args, organisations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        from regio.accounts.models import Organisation
+
+        self.fields["organisation"].queryset = Organisation.objects.filter(pk__in=[o.pk for o in organisations])
+
+    def clean_url(self):
+        from regio.core.http import UnsafeURLError, check_url
+
+        url = self.cleaned_data["url"]
+        try:
+            check_url(url)
+        except UnsafeURLError as exc:
+            raise forms.ValidationError(str(exc))
+        except Exception:  # DNS failure: the first run will report it
+            pass
+        return url

@@ -15,6 +15,7 @@ urlpatterns = [
     path("debats/import", views.upload, name="upload"),
     path("debats/modele.csv", views.template_file, name="template"),
     path("debats/sources/<int:pk>", views.source_runs, name="source"),
+    path("debats/sources/ajouter", views.add_source, name="add_source"),
     path("debats/alertes", views.subscribe, name="subscribe"),
     path("debats/alertes/confirmer/<str:token>", views.confirm, name="confirm"),
     path("debats/alertes/desabonner/<str:token>", views.unsubscribe_view, name="unsubscribe"),

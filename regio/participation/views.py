@@ -19,14 +19,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from regio.core.ingest.engine import run_source
+from regio.core.ingest.engine import request_cancel, run_source
 from regio.core.ingest.models import Run, Source
 from regio.territory.maps import Layer, render_svg
 from regio.territory.models import Departement
 from regio.territory.selectors import within_radius
 
 from . import exports, permissions, selectors, services
-from .forms import DebateForm, EmailForm, FilterForm, SubscriptionForm, UploadForm
+from .forms import DebateForm, EmailForm, FilterForm, SourceForm, SubscriptionForm, UploadForm
 from .importers.table import COLUMNS, template_csv
 from .models import THEMES, Debate
 
@@ -243,10 +243,42 @@ def template_file(request):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def add_source(request):
+    organisations = permissions.submitting_organisations(request.user)
+    if not organisations:
+        raise PermissionDenied("Seuls les agents d'une collectivité peuvent déclarer une source.")
+    form = SourceForm(request.POST or None, organisations=organisations)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        filters = {"debate": {"title": data["debate_title"]}} if data["kind"] == "icalendar" and data["debate_title"] else {}
+        source = Source.objects.create(kind=data["kind"], name=data["name"], url=data["url"], owner=data["organisation"],
+                                       filters=filters, schedule_minutes=24 * 60)
+        from regio.core.ingest.tasks import run_source_task
+
+        run_source_task.enqueue(source.pk)
+        messages.success(request, "Source enregistrée : son premier import est en file d'attente, puis elle sera relue chaque jour.")
+        return redirect("participation:source", pk=source.pk)
+    return render(request, "participation/source_form.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def source_runs(request, pk: int):
     source = get_object_or_404(Source, pk=pk)
     if not (source.owner and permissions.can_edit_for(request.user, source.owner)) and not permissions.can_moderate(request.user):
         raise PermissionDenied("Vous ne pouvez pas consulter cette source.")
+    if request.method == "POST":
+        from regio.core.ingest.tasks import run_source_task
+
+        if request.POST.get("action") == "run":
+            run_source_task.enqueue(source.pk)
+            messages.success(request, "Import mis en file d'attente.")
+        elif request.POST.get("action") == "cancel":
+            for run in source.runs.filter(status__in=[Run.Status.QUEUED, Run.Status.RUNNING]):
+                request_cancel(run)
+            messages.success(request, "Annulation demandée : le passage s'arrêtera avant la page suivante.")
+        return redirect("participation:source", pk=source.pk)
     runs = source.runs.all()[:30]
     last_errors = runs[0].errors.all()[:100] if runs else []
     return render(request, "participation/source.html", {"source": source, "runs": runs, "errors": last_errors, "Status": Run.Status})

@@ -44,13 +44,15 @@ def test_agent_and_moderator_pages_are_accessible(check_page, page, site, demo_d
     from django.utils import timezone
 
     from regio.accounts.models import Membership, Organisation, User
+    from regio.core.ingest.models import Source
 
     amiens = Organisation.objects.get(kind="commune", commune_id="80021")
     user = User.objects.create_user("agent.navigateur@amiens.test", "motdepasse-solide-123", is_active=True,
                                     is_moderator=True, email_confirmed_at=timezone.now())
     Membership.objects.create(user=user, organisation=amiens, role="editor", status="active")
+    source = Source.objects.get(kind="icalendar")  # the demo's agenda: shows a run with its counts
     client = Client()
     client.force_login(user)
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
-    for path in ["/debats/declarer", "/debats/import", "/debats/espace-agent", "/debats/moderation"]:
+    for path in ["/debats/declarer", "/debats/import", "/debats/espace-agent", "/debats/moderation", "/debats/sources/ajouter", f"/debats/sources/{source.pk}"]:
         check_page(path)

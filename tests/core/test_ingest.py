@@ -243,3 +243,14 @@ def test_background_task_runs_a_source(fake, source, settings):
 
     result = run_source_task.enqueue(source.pk)
     assert result.return_value["status"] == "succeeded" and result.return_value["created"] == 5
+
+
+def test_due_sources_are_run_by_schedule(fake, source, settings, capsys):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    source.schedule_minutes = 60
+    source.save()
+    assert source.is_due()
+    call_command("ingest", "due")
+    assert "1 source(s) mise(s) en file." in capsys.readouterr().out
+    assert Run.objects.filter(source=source, status=Run.Status.SUCCEEDED).count() == 1
+    assert not source.is_due()  # ran less than 60 minutes ago

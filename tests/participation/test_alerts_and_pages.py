@@ -188,3 +188,26 @@ def test_command_sends_digests_and_refreshes_statuses(mailbox, capsys):
     call_command("debats", "statuts")
     debate.refresh_from_db()
     assert debate.status == "open"
+
+
+def test_agent_adds_a_source_runs_and_cancels(client, agent, amiens, settings):
+    from regio.core.ingest.models import Run, Source
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    client.force_login(agent)
+    response = client.post("/debats/sources/ajouter", {"organisation": amiens.pk, "name": "Agenda", "kind": "icalendar",
+                                                        "url": "http://127.0.0.1/agenda.ics"})
+    assert "Adresse refusée" in response.content.decode()  # SSRF guard: loopback refused
+    response = client.post("/debats/sources/ajouter", {"organisation": amiens.pk, "name": "Agenda", "kind": "icalendar",
+                                                        "url": "https://93.184.215.14/agenda.ics", "debate_title": "Réunions"})
+    source = Source.objects.get(name="Agenda")
+    assert response.status_code == 302 and source.owner == amiens and source.filters == {"debate": {"title": "Réunions"}}
+    run = Run.objects.create(source=source, status=Run.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
+    client.post(f"/debats/sources/{source.pk}", {"action": "cancel"})
+    run.refresh_from_db()
+    assert run.cancel_requested
+    from regio.accounts.models import User
+
+    stranger = User.objects.create_user("x@exemple.fr", "motdepasse-solide-123", is_active=True)
+    client.force_login(stranger)
+    assert client.get(f"/debats/sources/{source.pk}").status_code == 403

@@ -16,6 +16,7 @@ class Command(BaseCommand):
         run.add_argument("--background", action="store_true", help="Met le passage en file pour le worker")
         run.add_argument("--force", action="store_true", help="Réapplique chaque élément même inchangé")
         sub.add_parser("list", help="Liste les sources et leur dernier passage")
+        sub.add_parser("due", help="Met en file les sources dont la planification est échue (à lancer par cron)")
         dead = sub.add_parser("detect-dead", help="Marque les passages sans signe de vie")
         dead.add_argument("--minutes", type=int, default=15)
         cancel = sub.add_parser("cancel", help="Demande l'annulation d'un passage")
@@ -51,6 +52,11 @@ class Command(BaseCommand):
                 last = source.last_run
                 state = f"{last.get_status_display()} le {last.created_at:%d/%m/%Y %H:%M}" if last else "jamais lancé"
                 self.stdout.write(f"{source.pk}\t{source.kind}\t{source.name}\t{state}")
+        elif action == "due":
+            from regio.core.ingest.tasks import run_due_sources
+
+            queued = run_due_sources.call()
+            self.stdout.write(f"{len(queued)} source(s) mise(s) en file.")
         elif action == "detect-dead":
             self.stdout.write(f"{detect_dead_runs(opts['minutes'])} passage(s) marqué(s) interrompu(s).")
         elif action == "cancel":
