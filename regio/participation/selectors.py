@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from regio.core.text import normalize_text
 from regio.territory.models import Commune
@@ -142,10 +142,35 @@ def search(filters: DebateFilters, *, base: QuerySet | None = None) -> Sequence[
             (d, pk) for pk, lat, lon in rows if (d := haversine_km(lat0, lon0, lat, lon)) <= radius
         )
         return LazyHits(qs, [(pk, d) for d, pk in near])
-    status_rank = {Debate.Status.OPEN: 0, Debate.Status.UPCOMING: 1, Debate.Status.RESULTS: 2, Debate.Status.CLOSED: 3}
-    hits = [Hit(d) for d in qs.order_by("closes_on", "opens_on", "id")[:5000]]
-    hits.sort(key=lambda h: status_rank.get(h.debate.status, 9))
-    return hits
+    rank = Case(
+        When(status=Debate.Status.OPEN, then=Value(0)),
+        When(status=Debate.Status.UPCOMING, then=Value(1)),
+        When(status=Debate.Status.RESULTS, then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    return QuerysetHits(qs.annotate(status_rank=rank).order_by("status_rank", "closes_on", "opens_on", "id"))
+
+
+class QuerysetHits(Sequence):
+    """Hits without distance, read page by page from the database (open first, then by dates)."""
+
+    def __init__(self, queryset: QuerySet):
+        self.queryset = queryset
+        self._count: int | None = None
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = self.queryset.count()
+        return self._count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [Hit(d) for d in self.queryset[index]]
+        return Hit(self.queryset[index])
+
+    def __iter__(self):
+        return (Hit(d) for d in self.queryset.iterator(chunk_size=500))
 
 
 def debate_detail(pk: int) -> Debate | None:

@@ -70,7 +70,8 @@ def _point(lat, lon, size=0.012) -> str:
 
 def debate_map(request):
     form, filters, error = _filters(request)
-    hits = [h for h in (selectors.search(filters) if filters else []) if h.debate.lat is not None][:500]
+    placed = selectors.public_debates().filter(lat__isnull=False)
+    hits = list(selectors.search(filters, base=placed)[:500]) if filters else []
     layers = []
     if filters and filters.centre is not None:
         from regio.territory.selectors import communes
