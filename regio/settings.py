@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "regio.territory",
     "regio.accounts",
     "regio.catalog",
+    "regio.participation",
 ]
 
 MIDDLEWARE = [

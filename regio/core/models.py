@@ -40,3 +40,7 @@ class PublishableModel(TimeStampedModel):
 
     def archive(self) -> None:
         self.status = PublicationStatus.ARCHIVED
+
+
+# The ingest engine's tables live in regio.core.ingest.models (imported here so Django sees them).
+from regio.core.ingest.models import Item, ItemError, Run, Source  # noqa: E402, F401

@@ -1,0 +1,288 @@
+"""``run_source``: one run of one source, page by page, idempotent, resumable, never destructive on failure.
+
+Guarantees:
+
+* every remote request goes through :func:`regio.core.http.fetch` (or reads the source's local file);
+* each page is committed in its own transaction together with the run's cursor and heartbeat, so a
+  killed worker loses at most the page in progress and the next run resumes after the last
+  committed page;
+* records are upserted on ``(source, remote_id)``; a record whose content hash did not change is not
+  rewritten; a failing record becomes an :class:`ItemError` and the run goes on;
+* items that vanished are archived only at the end of a run that read every page without a
+  run-level error (a failed, cancelled, timed-out or dead run archives nothing);
+* a dry run computes the same counts and errors and rolls every write back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from regio.core import http
+from regio.core.ingest import registry
+from regio.core.ingest.models import Item, ItemError, Run, Source, allowed_file_roots
+from regio.core.ingest.registry import IngestError, IngestItemError, NotModified, Record
+
+log = logging.getLogger(__name__)
+
+DEAD_AFTER_MINUTES = 15
+
+
+class RunInProgress(IngestError):
+    pass
+
+
+class _Rollback(Exception):
+    pass
+
+
+def content_hash(payload) -> str:
+    data = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+class Fetcher:
+    """What a backend uses to read: ``fetch(url, **kw)`` (SSRF-safe) and ``fetch.document()``."""
+
+    def __init__(self, source: Source):
+        self.src = source
+        self.validators: dict[str, str] = {}
+
+    def __call__(self, url: str, **kwargs) -> http.FetchResult:
+        options = self.src.filters or {}
+        kwargs.setdefault("timeout", options.get("timeout_s"))
+        if "retries" in options:
+            kwargs.setdefault("retries", int(options["retries"]))
+        return http.fetch(url, **kwargs)
+
+    def local_path(self) -> Path | None:
+        raw = self.src.file_path
+        if not raw and self.src.url.startswith("file://"):
+            raw = url2pathname(urlsplit(self.src.url).path)
+        if not raw:
+            return None
+        path = Path(raw).resolve()
+        if not any(path.is_relative_to(Path(root).resolve()) for root in allowed_file_roots()):
+            raise IngestError(f"Fichier refusé : {path} n'est pas dans un dossier autorisé pour les imports.")
+        if not path.is_file():
+            raise IngestError(f"Le fichier {path} est introuvable.")
+        return path
+
+    def document(self, *, conditional: bool = True, **kwargs) -> http.FetchResult:
+        """The source's own document: its local file, else its URL (with conditional GET)."""
+        path = self.local_path()
+        if path is not None:
+            return http.FetchResult(url=path.as_uri(), status=200, path=path)
+        if not self.src.url:
+            raise IngestError("La source n'a ni adresse ni fichier.")
+        if conditional:
+            kwargs.setdefault("etag", self.src.etag)
+            kwargs.setdefault("last_modified", self.src.last_modified)
+        result = self(self.src.url, **kwargs)
+        if result.not_modified:
+            raise NotModified()
+        self.validators = {"etag": result.etag[:300], "last_modified": result.last_modified[:100]}
+        return result
+
+
+def detect_dead_runs(minutes: int = DEAD_AFTER_MINUTES, source: Source | None = None) -> int:
+    """Mark running runs without a heartbeat for ``minutes`` as dead (resumed by the next run)."""
+    limit = timezone.now() - timedelta(minutes=minutes)
+    qs = Run.objects.filter(status=Run.Status.RUNNING).filter(
+        models.Q(heartbeat_at__lt=limit) | models.Q(heartbeat_at__isnull=True, started_at__lt=limit)
+    )
+    if source is not None:
+        qs = qs.filter(source=source)
+    return qs.update(
+        status=Run.Status.DEAD,
+        finished_at=timezone.now(),
+        can_resume=True,
+        message=f"Aucun signe de vie depuis plus de {minutes} minutes : passage considéré comme interrompu ; "
+        "le prochain passage reprendra après la dernière page enregistrée.",
+    )
+
+
+def request_cancel(run: Run) -> None:
+    Run.objects.filter(pk=run.pk, status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).update(cancel_requested=True)
+
+
+def _resumable(source: Source) -> Run | None:
+    last = source.runs.filter(dry_run=False).exclude(status=Run.Status.QUEUED).order_by("-id").first()
+    if last and last.can_resume and last.status in (Run.Status.DEAD, Run.Status.FAILED) and last.cursor:
+        return last
+    return None
+
+
+def start_run(source: Source, *, dry_run: bool = False, dead_after_minutes: int = DEAD_AFTER_MINUTES) -> Run:
+    detect_dead_runs(dead_after_minutes, source)
+    if source.runs.filter(status=Run.Status.RUNNING).exists():
+        raise RunInProgress(f"Un passage de la source « {source.name} » est déjà en cours.")
+    previous = None if dry_run else _resumable(source)
+    return Run.objects.create(
+        source=source,
+        dry_run=dry_run,
+        resumed_from=previous,
+        cursor=previous.cursor if previous else "",
+        status=Run.Status.QUEUED,
+    )
+
+
+def run_source(
+    source: Source,
+    dry_run: bool = False,
+    *,
+    run: Run | None = None,
+    time_limit_s: float | None = None,
+    dead_after_minutes: int = DEAD_AFTER_MINUTES,
+    force: bool = False,
+) -> Run:
+    """Run ``source`` now (in this process) and return the finished :class:`Run`.
+
+    ``force`` re-applies every record even when its content hash did not change (after a change
+    of the mapping code).
+    """
+    backend = registry.get(source.kind)
+    if run is None:
+        run = start_run(source, dry_run=dry_run, dead_after_minutes=dead_after_minutes)
+    limit = time_limit_s if time_limit_s is not None else source.time_limit_s
+    started = time.monotonic()
+    now = timezone.now()
+    run.status, run.started_at, run.heartbeat_at = Run.Status.RUNNING, now, now
+    run.save(update_fields=["status", "started_at", "heartbeat_at"])
+    fetcher = Fetcher(source)
+    seen_runs = run.chain_ids()
+    page_no = run.pages_done + (run.resumed_from.pages_done if run.resumed_from else 0)
+    outcome, message = Run.Status.SUCCEEDED, ""
+    try:
+        for page in backend.pages(source, run.cursor, fetcher):
+            page_no += 1
+            if Run.objects.filter(pk=run.pk, cancel_requested=True).exists():
+                outcome, message = Run.Status.CANCELLED, "Passage annulé à la demande ; rien n'a été archivé."
+                break
+            _commit_page(run, source, backend, page, page_no, seen_runs, dry_run, force)
+            if limit and time.monotonic() - started > limit:
+                outcome = Run.Status.FAILED
+                message = (
+                    f"Durée maximale dépassée ({int(limit)} s) après la page {page_no} : passage arrêté, "
+                    "rien n'a été archivé ; le prochain passage reprendra à la page suivante."
+                )
+                run.can_resume = True
+                break
+        else:
+            run.complete = True
+    except NotModified:
+        outcome, message = Run.Status.SUCCEEDED, "Source inchangée depuis le dernier passage (réponse 304)."
+    except (http.FetchError, IngestError) as exc:
+        outcome, message = Run.Status.FAILED, str(exc)
+        run.can_resume = bool(run.cursor)
+    except Exception as exc:  # a parser bug must not leave the run "running"
+        log.exception("ingest run %s failed", run.pk)
+        outcome, message = Run.Status.FAILED, f"Erreur inattendue pendant l'import : {exc.__class__.__name__} : {exc}"
+        run.can_resume = bool(run.cursor)
+    if run.complete and outcome == Run.Status.SUCCEEDED:
+        run.can_resume = False
+        if not dry_run:
+            run.archived = _archive_vanished(source, backend, seen_runs)
+            backend.finish(source, run)
+            if fetcher.validators:
+                Source.objects.filter(pk=source.pk).update(**fetcher.validators)
+        if run.failed:
+            message = f"Import terminé avec {run.failed} élément(s) en erreur."
+    run.status, run.message, run.finished_at = outcome, message, timezone.now()
+    run.save()
+    return run
+
+
+def _commit_page(run, source, backend, page, page_no, seen_runs, dry_run, force) -> None:
+    errors: list[ItemError] = []
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+    for err in page.errors:
+        errors.append(ItemError(run=run, page=page_no, remote_id=err.remote_id[:500], field=err.field, message=err.message))
+        counts["failed"] += 1
+        if not dry_run:
+            Item.objects.filter(source=source, remote_id=err.remote_id).update(last_seen_run=run)
+    try:
+        with transaction.atomic():
+            for record in page.records:
+                result = _upsert_one(run, source, backend, record, page_no, errors, dry_run, force)
+                counts[result] += 1
+            if not dry_run:
+                for name, value in counts.items():
+                    setattr(run, name, getattr(run, name) + value)
+                run.cursor = page.cursor[:1000]
+                run.pages_done += 1
+                run.heartbeat_at = timezone.now()
+                run.save(update_fields=[*counts, "cursor", "pages_done", "heartbeat_at"])
+                ItemError.objects.bulk_create(errors)
+            else:
+                raise _Rollback()
+    except _Rollback:
+        for name, value in counts.items():
+            setattr(run, name, getattr(run, name) + value)
+        run.pages_done += 1
+        run.heartbeat_at = timezone.now()
+        run.save(update_fields=[*counts, "pages_done", "heartbeat_at"])
+        ItemError.objects.bulk_create(errors)
+
+
+def _upsert_one(run, source, backend, record: Record, page_no, errors, dry_run, force=False) -> str:
+    remote_id = str(record.remote_id)[:500]
+    digest = content_hash(record.payload)
+    item = Item.objects.filter(source=source, remote_id=remote_id).first()
+    if not force and item is not None and item.content_hash == digest and item.archived_at is None:
+        if not dry_run and item.last_seen_run_id != run.pk:
+            Item.objects.filter(pk=item.pk).update(last_seen_run=run)
+        return "unchanged"
+    try:
+        with transaction.atomic():
+            target = backend.upsert(source, record)
+            now = timezone.now()
+            if item is None:
+                item = Item(source=source, remote_id=remote_id, first_seen_at=now)
+                result = "created"
+            else:
+                result = "updated"
+            item.content_hash, item.last_seen_run, item.updated_at, item.archived_at = digest, run, now, None
+            if isinstance(target, models.Model):
+                item.target_type = ContentType.objects.get_for_model(target)
+                item.target_id = str(target.pk)
+            elif target is not None:
+                item.target_key = str(target)[:300]
+            item.save()
+            return result
+    except (IngestItemError, ValidationError, ValueError, KeyError, TypeError) as exc:
+        field = getattr(exc, "field", "")
+        if isinstance(exc, ValidationError):
+            message = " ; ".join(exc.messages)
+            if hasattr(exc, "error_dict"):
+                field = ", ".join(exc.error_dict)
+        elif isinstance(exc, KeyError):
+            message, field = "Champ obligatoire absent.", field or str(exc.args[0])
+        else:
+            message = str(exc)
+        errors.append(ItemError(run=run, page=page_no, remote_id=remote_id, field=field[:200], message=message))
+        if item is not None and not dry_run:
+            Item.objects.filter(pk=item.pk).update(last_seen_run=run)
+        return "failed"
+
+
+def _archive_vanished(source, backend, seen_runs) -> int:
+    vanished = Item.objects.filter(source=source, archived_at__isnull=True).exclude(last_seen_run_id__in=seen_runs)
+    count = 0
+    for item in vanished.iterator():
+        with transaction.atomic():
+            backend.archive(source, item)
+            Item.objects.filter(pk=item.pk).update(archived_at=timezone.now())
+        count += 1
+    return count
