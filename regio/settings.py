@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "regio.core",
     "regio.territory",
     "regio.accounts",
+    "regio.tabular",
+    "regio.quality",
 ]
 
 MIDDLEWARE = [
