@@ -166,7 +166,8 @@ def check_select_only(sql: str) -> None:
         raise TabularError(f"Une seule instruction SQL est acceptée ({len(statements)} trouvées). {FORBIDDEN_HINT}", code="sql_forbidden")
     kind = statements[0].type
     if kind != duckdb.StatementType.SELECT:
-        label = str(kind).rsplit(".", 1)[-1]
+        words = re.findall(r"[A-Za-z_]+", re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S))
+        label = words[0].upper() if words else str(kind).rsplit(".", 1)[-1]
         raise TabularError(f"Instruction {label} refusée. {FORBIDDEN_HINT}", code="sql_forbidden")
 
 
@@ -187,7 +188,7 @@ def sandbox(parquet: Path, limits: SandboxLimits) -> Iterator:
 def _translate_sql_error(exc: Exception, limits: SandboxLimits) -> TabularError:
     message = str(exc)
     if isinstance(exc, duckdb.InterruptException) or "INTERRUPT" in message.upper():
-        return TabularError(f"La requête a dépassé la durée maximale de {limits.timeout_s:g} secondes et a été interrompue.", code="sql_timeout")
+        return TabularError(f"La requête a dépassé la durée maximale de {f"{limits.timeout_s:g}".replace(".", ",")} secondes et a été interrompue.", code="sql_timeout")
     if isinstance(exc, duckdb.OutOfMemoryException) or "Out of Memory" in message:
         return TabularError(f"La requête a dépassé la mémoire autorisée ({limits.memory_limit}) : filtrez ou agrégez davantage.", code="sql_memory")
     if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in message or "locked" in message:
@@ -206,6 +207,7 @@ def run_sql(parquet: Path, sql: str, limits: SandboxLimits | None = None, *, pag
     check_select_only(sql)
     page_size = page_size or limits.max_rows
     inner = sql.strip().rstrip(";")
+    check_select_only(f"SELECT * FROM ({inner}) AS q")  # the wrapped query must still be one SELECT
     with sandbox(parquet, limits) as con:
         timer = threading.Timer(limits.timeout_s, con.interrupt)
         timer.start()
