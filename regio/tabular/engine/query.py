@@ -188,7 +188,8 @@ def sandbox(parquet: Path, limits: SandboxLimits) -> Iterator:
 def _translate_sql_error(exc: Exception, limits: SandboxLimits) -> TabularError:
     message = str(exc)
     if isinstance(exc, duckdb.InterruptException) or "INTERRUPT" in message.upper():
-        return TabularError(f"La requête a dépassé la durée maximale de {f"{limits.timeout_s:g}".replace(".", ",")} secondes et a été interrompue.", code="sql_timeout")
+        seconds = f"{limits.timeout_s:g}".replace(".", ",")
+        return TabularError(f"La requête a dépassé la durée maximale de {seconds} secondes et a été interrompue.", code="sql_timeout")
     if isinstance(exc, duckdb.OutOfMemoryException) or "Out of Memory" in message:
         return TabularError(f"La requête a dépassé la mémoire autorisée ({limits.memory_limit}) : filtrez ou agrégez davantage.", code="sql_memory")
     if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in message or "locked" in message:

@@ -193,7 +193,10 @@ def sniff_dialect(text: str, *, complete: bool = True) -> Dialect:
     rows = _parse(text, delimiter, quotechar, SAMPLE_ROWS + 30)
     skip = _header_index(rows)
     header_row = rows[skip] if skip < len(rows) else []
-    width = max((len(r) for r in rows[skip:]), default=len(header_row))
+    body_widths = [len(r) for r in rows[skip:] if any(c.strip() for c in r)] or [len(header_row)]
+    modal = max(set(body_widths), key=body_widths.count)
+    # The header defines the table; a ragged row is then reported by DuckDB with its line number.
+    width = len(header_row) if header_row and any(c.strip() for c in header_row) else modal
     header = not all(_is_number(c) for c in header_row if c.strip()) or not any(c.strip() for c in header_row)
     names = clean_names(header_row if header else [], width)
     data_rows = rows[skip + 1 :] if header else rows[skip:]
