@@ -8,8 +8,8 @@ import json
 import pytest
 
 from regio.tabular import services
-from regio.tabular.engine.query import SandboxLimits, run_sql
 from regio.tabular.engine.errors import TabularError
+from regio.tabular.engine.query import SandboxLimits, run_sql
 from regio.tabular.models import Status, TabularResource
 
 from .conftest import EXEMPLE_VALIDE, SOMME, read_rows, write_csv

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
 import duckdb
 
 BASE_CONFIG = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
+_shared = None
+_shared_lock = threading.Lock()
 
 
 def connect(*, memory_limit: str | None = None, threads: int | None = None, temp_directory: str | None = None):
@@ -18,7 +22,9 @@ def connect(*, memory_limit: str | None = None, threads: int | None = None, temp
         config["threads"] = threads
     if temp_directory:
         config["temp_directory"] = temp_directory
-    return duckdb.connect(":memory:", config=config)
+    con = duckdb.connect(":memory:", config=config)
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def quote_ident(name: str) -> str:
@@ -27,3 +33,17 @@ def quote_ident(name: str) -> str:
 
 def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def reader_cursor():
+    """A cursor on one process-wide in-memory database used for reading Parquet pages.
+
+    Opening a DuckDB database costs tens of milliseconds; a cursor on an open one costs almost
+    nothing, and each cursor is independent (safe for one request thread). The sandboxed SQL
+    endpoint never uses it: it opens a locked-down database of its own per query.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = connect(memory_limit="1GB", threads=2)
+        return _shared.cursor()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from .duck import connect, quote_ident, quote_literal
+from .duck import connect, quote_ident, quote_literal, reader_cursor
 from .errors import TabularError
 from .profile import jsonable
 
@@ -123,7 +123,7 @@ def order_clause(sort: str | None, columns: dict[str, str]) -> str:
 
 def read_page(parquet: Path, *, filters_params=(), sort: str | None = None, page: int = 1, page_size: int = 20) -> dict:
     """One page of rows as dicts, with the total count of matching rows."""
-    con = connect(memory_limit="512MB", threads=2)
+    con = reader_cursor()
     try:
         columns = columns_of(con, parquet)
         filters = parse_filters(filters_params, columns)
@@ -229,7 +229,7 @@ def run_sql(parquet: Path, sql: str, limits: SandboxLimits | None = None, *, pag
 
 def iter_batches(parquet: Path, *, filters_params=(), sort: str | None = None, batch_rows: int = 50_000):
     """(column names, iterator of pyarrow RecordBatch) for the filtered, sorted data."""
-    con = connect(memory_limit="512MB", threads=2)
+    con = reader_cursor()
     columns = columns_of(con, parquet)
     filters = parse_filters(filters_params, columns)
     where, params = where_clause(filters, columns)
