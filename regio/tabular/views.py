@@ -98,6 +98,7 @@ def preview(request, key: str):
         "operators": OPERATOR_LABELS.items(),
         "active_filters": active_filters,
         "sort": sort or "",
+        "sort_label": (f"{sort[1:]} (ordre décroissant)" if sort.startswith("-") else f"{sort} (ordre croissant)") if sort else "",
         "hidden_params": base + ([("sort", sort)] if sort else []),
         "download_query": urlencode(params + ([("sort", sort)] if sort else [])),
         "report": quality_selectors.latest_report(resource.resource_key),
