@@ -116,11 +116,13 @@ def child_pandas(csv_path: str, work: str) -> None:
 
 def measure(size_mb: int, queries: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="regio-bench-tabular-"))
+    regio_var = None
     try:
         source = work / "subventions.csv"
         rows, size = build_csv(source, size_mb * 1024 * 1024)
         env = {**os.environ, "REGIO_VAR_DIR": str(work / "var")}
         regio = run_child([PYTHON, __file__, "--child", "regio", str(source), str(work)], env=env)
+        regio_var = Path(regio["parquet"]).parents[2]
         sqlite_utils = run_child(
             [str(Path(PYTHON).parent / "sqlite-utils"), "insert", str(work / "s.db"), "subventions", str(source), "--csv", "--delimiter", ";"]
         )
@@ -168,6 +170,8 @@ def measure(size_mb: int, queries: int) -> dict:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if regio_var is not None:  # the child's own database and Parquet folder (common.setup_django)
+            shutil.rmtree(regio_var, ignore_errors=True)
 
 
 def main() -> None:

@@ -209,3 +209,14 @@ def test_schema_registration_page_is_for_staff_only(client, registry):
     assert "Schéma « Délibérations (2.1.5) » enregistré." in response.content.decode()
     response = client.post("/donnees/schemas/", {"file": open(SUBVENTIONS / "exemple_valide.csv", "rb")})
     assert "pas un document JSON valide" in response.content.decode()
+
+
+def test_check_links_command(shared_http_server, allow_private_http):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    services.watch_link(f"{shared_http_server}/standards/README.md")
+    out = StringIO()
+    call_command("check_links", stdout=out)
+    assert out.getvalue().strip() == "1 lien(s) vérifié(s)."
