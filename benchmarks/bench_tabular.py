@@ -192,7 +192,7 @@ def main() -> None:
     figures["total_bench_s"] = round(time.perf_counter() - start, 1)
     if args.mb != 1024:
         figures["note"] = (
-            f"Taille par défaut {args.mb} Mo au lieu du ~1 Go de l'issue : sqlite-utils insère environ 2 500 à 3 000 lignes/s "
+            f"Taille par défaut {args.mb} Mo au lieu du ~1 Go de l'issue : sqlite-utils insère environ 2 000 à 3 000 lignes/s "
             "sur cette machine (limité par les écritures disque), soit plus de 25 minutes pour 1 Go. "
             "Lancer avec --mb 1024 pour la taille de l'issue."
         )

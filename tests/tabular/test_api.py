@@ -176,3 +176,18 @@ def test_preview_page_table_sort_filter_profile_histogram(client, somme):
     assert 'svg class="histogram"' in html and "Tableau des valeurs de l'histogramme « montant »" in html
     assert "Windows-1252" in html and "point-virgule" in html
     assert client.get("/donnees/tableaux/").status_code == 200
+
+
+def test_submit_url_downloads_through_the_safe_client(client, tabular_root, immediate_tasks, shared_http_server, allow_private_http):
+    url = f"{shared_http_server}/standards/schemas/scdl-subventions/real/SCDL_DEP_Haute_Garonne_datalocale-subvention.csv"
+    resource = services.submit_url("catalog.resource:7", url)
+    resource.refresh_from_db()
+    assert resource.status == Status.READY and resource.row_count == 69
+    assert client.get("/api/1/resources/7/data/", {"page_size": 1}).json()["total"] == 69
+
+
+def test_submit_url_failure_is_explained(tabular_root, immediate_tasks, shared_http_server):
+    resource = services.submit_url("catalog.resource:8", f"{shared_http_server}/standards/absent.csv")
+    resource.refresh_from_db()
+    assert resource.status == Status.FAILED
+    assert resource.error.startswith("Le fichier n'a pas pu être téléchargé : Adresse refusée")
