@@ -110,7 +110,7 @@ def french_message(error, schema) -> str:
 
 def validate_file(path: Path, descriptor: dict, *, encoding: str | None = None, delimiter: str | None = None, limit_errors: int = 1000) -> dict:
     """Validate ``path`` against a Table Schema descriptor. Returns a JSON-serialisable report."""
-    from frictionless import Detector, Dialect, Resource, Schema, formats
+    from frictionless import Dialect, Resource, Schema, formats
 
     schema = Schema.from_descriptor(descriptor)
     path = Path(path)
@@ -119,7 +119,10 @@ def validate_file(path: Path, descriptor: dict, *, encoding: str | None = None, 
         options["encoding"] = {"utf-8-sig": "utf-8-sig", "windows-1252": "cp1252"}.get(encoding, encoding)
     if delimiter:
         options["dialect"] = Dialect(controls=[formats.CsvControl(delimiter=delimiter)])
-    resource = Resource(path=path.name, basepath=str(path.parent), schema=schema, detector=Detector(schema_sync=True), **options)
+    # Columns are matched by name, in any order; every column of the schema must be present
+    # (as Validata reports it), extra columns are tolerated.
+    schema.fields_match = "subset"
+    resource = Resource(path=path.name, basepath=str(path.parent), schema=schema, **options)
     report = resource.validate(limit_errors=limit_errors)
     task = report.tasks[0] if report.tasks else None
     errors = []

@@ -87,6 +87,7 @@ def test_cell_errors_by_row_and_column_in_french(registry):
     )
     assert by_place[(5, "rnaBeneficiaire")].startswith("La valeur « W3222 » ne respecte pas le format attendu")
     assert by_place[(6, "montant")].endswith("Remplacez la virgule décimale par un point et retirez les espaces entre les milliers.")
+    assert by_place[(None, "dispositifAide")] == "La colonne « dispositifAide » prévue par le schéma est absente du fichier."
 
 
 def test_real_somme_file_windows_1252(registry):
