@@ -51,6 +51,21 @@ def _field_type(schema, name: str | None) -> tuple[str, str]:
     return field.type, getattr(field, "format", "") or ""
 
 
+def _enum_message(cell: str, raw: str) -> str:
+    import ast
+
+    try:
+        allowed = [str(v) for v in ast.literal_eval(raw)]
+    except (ValueError, SyntaxError):
+        allowed = [raw]
+    listed = ", ".join(f"« {v} »" for v in allowed[:12]) + (" …" if len(allowed) > 12 else "")
+    message = f"La valeur « {cell} » n'est pas dans la liste des valeurs autorisées : {listed}."
+    same = [v for v in allowed if v.lower() == cell.lower()]
+    if same:
+        message += f" Attention aux majuscules : écrivez « {same[0]} »."
+    return message
+
+
 def french_message(error, schema) -> str:
     """A Validata-style French sentence for one frictionless error."""
     kind = error.type
@@ -74,6 +89,8 @@ def french_message(error, schema) -> str:
         match = re.search(r'constraint "(\w+)" is "(.*)"', note, re.S)
         if match:
             name, value = match.groups()
+            if name == "enum":
+                return _enum_message(cell, value)
             template = CONSTRAINT_FR.get(name)
             if template:
                 text = template.format(cell=cell, value=_short(value, 120), length=len(str(getattr(error, "cell", "") or "")))

@@ -100,6 +100,13 @@ def test_real_somme_file_windows_1252(registry):
     assert report.row_count == 11
 
 
+def test_enum_errors_list_allowed_values_and_case_hint(registry):
+    report = services.validate_resource("r:4", SUBVENTIONS / "real" / "SCDL_DEP_Haute_Garonne_datalocale-subvention.csv", subventions())
+    nature = next(e["message"] for e in report.errors if e["column"] == "nature")
+    assert nature.startswith("La valeur « Aide en numéraire » n'est pas dans la liste des valeurs autorisées : « aide en numéraire », « aide en nature »")
+    assert nature.endswith("Attention aux majuscules : écrivez « aide en numéraire ».")
+
+
 def test_report_page_lists_errors_in_french(client, registry):
     report = services.validate_resource("r:2", SUBVENTIONS / "exemple_invalide_erreurs_cellules.csv", subventions())
     html = client.get(f"/donnees/validation/{report.pk}/").content.decode()
