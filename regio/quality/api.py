@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from ninja import Router, Schema
@@ -13,6 +15,7 @@ from regio.core.pagination import paginate
 from . import selectors, services
 from .models import CheckedLink, TableSchema
 from .permissions import can_manage_schemas
+from .scoring import DatasetMeta, ResourceMeta, quality_score
 
 router = Router(tags=["Qualité et schémas"])
 
@@ -49,6 +52,35 @@ def list_schemas(request, page: int = 1, page_size: int = settings.API_PAGE_SIZE
 
 class SchemaIn(Schema):
     url: str
+
+
+class ResourceMetaIn(Schema):
+    url: str = ""
+    format: str = ""
+    available: bool | None = None
+    tabular: bool = False
+    schema_declared: bool = False
+    schema_valid: bool | None = None
+
+
+class DatasetMetaIn(Schema):
+    title: str = ""
+    description: str = ""
+    license: str = ""
+    frequency: str = ""
+    last_update: datetime | None = None
+    resources: list[ResourceMetaIn] = []
+    temporal_start: date | None = None
+    temporal_end: date | None = None
+    spatial: str | None = None
+
+
+@router.post("/quality/score", summary="Score de qualité (0–100) d'un jeu de données décrit par ses métadonnées")
+def score(request, body: DatasetMetaIn):
+    """Chaque critère est expliqué, avec la correction à apporter."""
+    data = body.dict()
+    data["resources"] = [ResourceMeta(**r) for r in data["resources"]]
+    return quality_score(DatasetMeta(**data)).as_json()
 
 
 @router.post("/schemas", auth=session_or_token, summary="Enregistrer un schéma par son URL (équipe de la région)")

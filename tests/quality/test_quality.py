@@ -228,3 +228,22 @@ def test_check_links_command(shared_http_server, allow_private_http):
     out = StringIO()
     call_command("check_links", stdout=out)
     assert out.getvalue().strip() == "1 lien(s) vérifié(s)."
+
+
+def test_score_api_explains_each_criterion(client):
+    payload = {
+        "description": "Trop court.",
+        "license": "etalab-2.0",
+        "frequency": "monthly",
+        "last_update": (timezone.now() - timedelta(days=10)).isoformat(),
+        "resources": [{"url": "https://exemple.fr/a.xlsx", "format": "xlsx", "available": True, "tabular": True}],
+        "spatial": "commune:80021",
+    }
+    response = client.post("/api/1/quality/score", payload, content_type="application/json")
+    data = response.json()
+    assert response.status_code == 200
+    by_key = {c["key"]: c for c in data["criteria"]}
+    assert by_key["licence"]["ok"] and by_key["frequency"]["ok"] and by_key["reachable"]["ok"]
+    assert not by_key["formats"]["ok"] and "CSV" in by_key["formats"]["fix"]
+    assert not by_key["schema"]["ok"] and "SCDL" in by_key["schema"]["fix"]
+    assert data["score"] == round(100 * (15 + 15 + 15 + 5) / 100)
