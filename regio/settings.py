@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "regio.accounts",
     "regio.catalog",
     "regio.participation",
+    "regio.tabular",
+    "regio.quality",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,204 @@
+"""Tabular benchmark: ingest throughput (Regio vs sqlite-utils vs pandas), page query p95, peak memory.
+
+The input CSV is built by repeating the real SCDL subsidies sample of the Haute-Garonne
+(``../shared/standards/schemas/scdl-subventions/real/``) rewritten the French way: ``;`` separator,
+decimal commas, dd/mm/yyyy dates. Each loader runs in its own child process so that its peak
+memory (RSS, from ``wait4``) and wall time are its own.
+
+    python benchmarks/bench_tabular.py [--mb 1024] [--queries 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, percentiles_ms, setup_django, write_result
+
+SAMPLE = "standards/schemas/scdl-subventions/real/SCDL_DEP_Haute_Garonne_datalocale-subvention.csv"
+PYTHON = sys.executable
+DEFAULT_MB = 100
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("REGIO_SHARED_DIR", ROOT.parent / "shared"))
+
+
+def build_csv(target: Path, size_bytes: int) -> tuple[int, int]:
+    """Repeat the real sample (French style) until ``size_bytes``; return (rows, bytes)."""
+    with open(shared_dir() / SAMPLE, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    header, body = rows[0], rows[1:]
+    amount, percent, day = header.index("montant"), header.index("pourcentageSubvention"), header.index("dateConvention")
+    french = []
+    for row in body:
+        row = list(row)
+        row[amount] = f"{float(row[amount]):.2f}".replace(".", ",")
+        if row[percent]:
+            row[percent] = row[percent].replace(".", ",")
+        y, m, d = row[day].split("-")
+        row[day] = f"{d}/{m}/{y}"
+        french.append(row)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerows(french)
+    block = buffer.getvalue().encode("utf-8")
+    head = io.StringIO()
+    csv.writer(head, delimiter=";", lineterminator="\r\n").writerow(header)
+    count = 0
+    with open(target, "wb") as out:
+        out.write(head.getvalue().encode("utf-8"))
+        written = out.tell()
+        while written < size_bytes:
+            out.write(block)
+            written += len(block)
+            count += len(french)
+    return count, target.stat().st_size
+
+
+def run_child(argv: list[str], env=None) -> dict:
+    """Run a child process, return its wall time and peak RSS (MB) from wait4, plus its JSON output."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    stdout = process.stdout.read()
+    stderr = process.stderr.read()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{argv[:3]} a échoué : {stderr.decode()[-2000:]}")
+    lines = [line for line in stdout.decode().splitlines() if line.startswith("{")]
+    return {
+        "wall_s": elapsed,
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        **(json.loads(lines[-1]) if lines else {}),
+    }
+
+
+# --------------------------------------------------------------------------- children
+
+
+def child_regio(csv_path: str, work: str) -> None:
+    setup_django()
+    from regio.tabular.models import TabularResource
+    from regio.tabular.services import convert_resource
+
+    resource = TabularResource.objects.create(resource_key="bench:1", source=csv_path, source_name=Path(csv_path).name)
+    start = time.perf_counter()
+    resource = convert_resource(resource)
+    elapsed = time.perf_counter() - start
+    if resource.status != "ready":
+        raise SystemExit(resource.error)
+    print(json.dumps({"s": elapsed, "rows": resource.row_count, "parquet": resource.parquet_path, "dialect": {k: resource.dialect[k] for k in ("encoding", "delimiter", "decimal_comma", "date_formats")}}))
+
+
+def child_pandas(csv_path: str, work: str) -> None:
+    import pandas as pd
+
+    start = time.perf_counter()
+    frame = pd.read_csv(csv_path, sep=";", decimal=",", encoding="utf-8", dtype={"idAttribuant": str, "idBeneficiaire": str})
+    frame.to_parquet(Path(work) / "pandas.parquet")
+    print(json.dumps({"s": time.perf_counter() - start, "rows": len(frame)}))
+
+
+# --------------------------------------------------------------------------- main
+
+
+def measure(size_mb: int, queries: int) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="regio-bench-tabular-"))
+    regio_var = None
+    try:
+        source = work / "subventions.csv"
+        rows, size = build_csv(source, size_mb * 1024 * 1024)
+        env = {**os.environ, "REGIO_VAR_DIR": str(work / "var")}
+        regio = run_child([PYTHON, __file__, "--child", "regio", str(source), str(work)], env=env)
+        regio_var = Path(regio["parquet"]).parents[2]
+        sqlite_utils = run_child(
+            [str(Path(PYTHON).parent / "sqlite-utils"), "insert", str(work / "s.db"), "subventions", str(source), "--csv", "--delimiter", ";"]
+        )
+        pandas = run_child([PYTHON, __file__, "--child", "pandas", str(source), str(work)])
+        assert regio["rows"] == rows and pandas["rows"] == rows, (regio["rows"], pandas["rows"], rows)
+
+        from regio.tabular.engine.query import read_page
+
+        parquet = Path(regio["parquet"])
+        rng = random.Random(5)
+        read_page(parquet, page=1, page_size=20)  # warm-up: opens the shared reader database once per process
+        samples = []
+        for _ in range(queries):
+            params = [("montant__gt", str(rng.choice([1000, 5000, 20000]))), ("nature__exact", "Aide en numéraire")]
+            start = time.perf_counter()
+            result = read_page(parquet, filters_params=params, sort="-montant", page=rng.randint(1, 50), page_size=20)
+            samples.append(time.perf_counter() - start)
+            assert len(result["rows"]) == 20
+        page = percentiles_ms(samples)
+        regio_rate = rows / regio["s"]  # the conversion itself (sniff, Parquet, profile), not Django's start-up
+        sqlite_rate = rows / sqlite_utils["wall_s"]
+        pandas_rate = rows / pandas["wall_s"]
+        return {
+            "rows": rows,
+            "bytes": size,
+            "input": "SCDL subventions Haute-Garonne répété, séparateur ;, virgule décimale, dates JJ/MM/AAAA",
+            "regio_ingest_s": round(regio["s"], 2),
+            "regio_child_wall_s": round(regio["wall_s"], 2),
+            "regio_cpu_s": regio["cpu_s"],
+            "regio_rows_per_s": round(regio_rate),
+            "regio_peak_rss_mb": regio["peak_rss_mb"],
+            "regio_dialect": regio["dialect"],
+            "sqlite_utils_ingest_s": round(sqlite_utils["wall_s"], 2),
+            "sqlite_utils_rows_per_s": round(sqlite_rate),
+            "sqlite_utils_peak_rss_mb": sqlite_utils["peak_rss_mb"],
+            "sqlite_utils_cpu_s": sqlite_utils["cpu_s"],
+            "pandas_ingest_s": round(pandas["wall_s"], 2),
+            "pandas_rows_per_s": round(pandas_rate),
+            "pandas_peak_rss_mb": pandas["peak_rss_mb"],
+            "pandas_cpu_s": pandas["cpu_s"],
+            "ratio_regio_over_sqlite_utils": round(regio_rate / sqlite_rate, 2),
+            "ratio_regio_over_pandas": round(regio_rate / pandas_rate, 2),
+            "page_query": {"description": "montant > X et nature = …, tri montant décroissant, page 1–50 de 20 lignes, total compris", **page},
+            "page_query_p95_ms": page["p95_ms"],
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if regio_var is not None:  # the child's own database and Parquet folder (common.setup_django)
+            shutil.rmtree(regio_var, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--mb", type=int, default=DEFAULT_MB,
+        help=f"taille du CSV généré, en Mo (défaut : {DEFAULT_MB} ; le ~1 Go de l'issue se lance avec --mb 1024)",
+    )
+    parser.add_argument("--queries", type=int, default=60)
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "CSV", "WORK"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, csv_path, work = args.child
+        {"regio": child_regio, "pandas": child_pandas}[kind](csv_path, work)
+        return
+    start = time.perf_counter()
+    figures = measure(args.mb, args.queries)
+    figures["total_bench_s"] = round(time.perf_counter() - start, 1)
+    if args.mb != 1024:
+        figures["note"] = (
+            f"Taille par défaut {args.mb} Mo au lieu du ~1 Go de l'issue : sqlite-utils insère environ 2 000 à 3 000 lignes/s "
+            "sur cette machine (limité par les écritures disque), soit plus de 25 minutes pour 1 Go. "
+            "Lancer avec --mb 1024 pour la taille de l'issue."
+        )
+    figures["targets"] = {"ratio_regio_over_sqlite_utils_min": 5, "page_query_p95_ms_max": 100, "peak_rss_mb_max": 2048}
+    write_result("tabular", figures)
+
+
+if __name__ == "__main__":
+    main()

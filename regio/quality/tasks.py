@@ -1,0 +1,25 @@
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tasks import task
+
+RESCHEDULE_EVERY = timedelta(hours=1)
+
+
+@task()
+def check_links_task(reschedule: bool = True) -> int:
+    """Periodic: check the links that are due, then enqueue itself again an hour later."""
+    from .services import check_due_links
+
+    count = check_due_links()
+    if reschedule:
+        check_links_task.using(run_after=timezone.now() + RESCHEDULE_EVERY).enqueue(True)
+    return count
+
+
+@task()
+def validate_resource_task(resource_key: str, path: str, schema_id: int) -> int:
+    from .models import TableSchema
+    from .services import validate_resource
+
+    return validate_resource(resource_key, path, TableSchema.objects.get(pk=schema_id)).pk

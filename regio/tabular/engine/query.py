@@ -1,0 +1,245 @@
+"""Reading one Parquet file: filtered and sorted pages, sandboxed read-only SQL, streamed exports."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from .duck import connect, quote_ident, quote_literal, reader_cursor
+from .errors import TabularError
+from .profile import jsonable
+
+OPERATORS = {"exact", "contains", "lt", "gt", "lte", "gte"}
+OPERATOR_LABELS = {
+    "exact": "égal à",
+    "contains": "contient",
+    "lt": "inférieur à",
+    "gt": "supérieur à",
+    "lte": "inférieur ou égal à",
+    "gte": "supérieur ou égal à",
+}
+NUMERIC_TYPES = ("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "HUGEINT", "SMALLINT", "TINYINT", "UBIGINT")
+
+
+@dataclass(frozen=True)
+class Filter:
+    column: str
+    op: str
+    value: str
+
+
+@dataclass
+class SandboxLimits:
+    memory_limit: str = "256MB"
+    threads: int = 1
+    timeout_s: float = 5.0
+    max_rows: int = 1000
+
+
+def parquet_reader(parquet: Path) -> str:
+    return f"read_parquet({quote_literal(str(parquet))})"
+
+
+def columns_of(con, parquet: Path) -> dict[str, str]:
+    return {name: duck_type for name, duck_type, *_ in con.execute(f"DESCRIBE SELECT * FROM {parquet_reader(parquet)}").fetchall()}
+
+
+def parse_filters(params, columns: dict[str, str]) -> list[Filter]:
+    """Filters from query parameters ``<column>__<op>=<value>`` (``<column>=<value>`` means exact)."""
+    filters = []
+    for key, value in params:
+        if key in ("page", "page_size", "sort", "format", "q"):
+            continue
+        column, _, op = key.rpartition("__")
+        if not column or op not in OPERATORS:
+            column, op = key, "exact"
+        if column not in columns:
+            raise TabularError(f"La colonne « {column} » n'existe pas dans ce fichier.", code="unknown_column")
+        filters.append(Filter(column, op, value))
+    return filters
+
+
+def _typed_value(value: str, duck_type: str, column: str):
+    """A filter value converted for a typed column (French decimal comma accepted)."""
+    if duck_type in NUMERIC_TYPES or duck_type.startswith("DECIMAL"):
+        cleaned = re.sub(r"[\s\u00a0\u202f]", "", value).replace(",", ".")
+        try:
+            return float(cleaned) if duck_type in ("DOUBLE", "FLOAT") or "." in cleaned else int(cleaned)
+        except ValueError as exc:
+            raise TabularError(f"La valeur « {value} » n'est pas un nombre : la colonne « {column} » contient des nombres.", code="bad_value") from exc
+    if duck_type == "DATE":
+        match = re.fullmatch(r"(\d{2})/(\d{2})/(\d{4})", value.strip())
+        iso = f"{match.group(3)}-{match.group(2)}-{match.group(1)}" if match else value.strip()
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", iso):
+            raise TabularError(f"La valeur « {value} » n'est pas une date (JJ/MM/AAAA ou AAAA-MM-JJ) pour la colonne « {column} ».", code="bad_value")
+        return iso
+    if duck_type == "BOOLEAN":
+        lowered = value.strip().lower()
+        if lowered in ("true", "vrai", "oui", "1"):
+            return True
+        if lowered in ("false", "faux", "non", "0"):
+            return False
+        raise TabularError(f"La valeur « {value} » n'est pas un booléen (vrai ou faux) pour la colonne « {column} ».", code="bad_value")
+    return value
+
+
+def where_clause(filters: list[Filter], columns: dict[str, str]) -> tuple[str, list]:
+    parts: list[str] = []
+    params: list = []
+    for f in filters:
+        col = quote_ident(f.column)
+        duck_type = columns[f.column]
+        if f.op == "contains":
+            parts.append(f"contains(lower(CAST({col} AS VARCHAR)), lower(?))")
+            params.append(f.value)
+            continue
+        value = _typed_value(f.value, duck_type, f.column)
+        cast = f"CAST(? AS {duck_type})" if duck_type in ("DATE",) else "?"
+        symbol = {"exact": "=", "lt": "<", "gt": ">", "lte": "<=", "gte": ">="}[f.op]
+        parts.append(f"{col} {symbol} {cast}")
+        params.append(value)
+    return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+
+def order_clause(sort: str | None, columns: dict[str, str]) -> str:
+    if not sort:
+        return ""
+    keys = []
+    for item in sort.split(","):
+        item = item.strip()
+        descending = item.startswith("-")
+        name = item[1:] if descending else item
+        if name not in columns:
+            raise TabularError(f"Impossible de trier : la colonne « {name} » n'existe pas dans ce fichier.", code="unknown_column")
+        keys.append(f"{quote_ident(name)} {'DESC' if descending else 'ASC'} NULLS LAST")
+    return " ORDER BY " + ", ".join(keys)
+
+
+def read_page(parquet: Path, *, filters_params=(), sort: str | None = None, page: int = 1, page_size: int = 20) -> dict:
+    """One page of rows as dicts, with the total count of matching rows."""
+    con = reader_cursor()
+    try:
+        columns = columns_of(con, parquet)
+        filters = parse_filters(filters_params, columns)
+        where, params = where_clause(filters, columns)
+        source = parquet_reader(parquet)
+        try:
+            total = con.execute(f"SELECT count(*) FROM {source}{where}", params).fetchone()[0]
+            cursor = con.execute(
+                f"SELECT * FROM {source}{where}{order_clause(sort, columns)} LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
+                params,
+            )
+        except duckdb.ConversionException as exc:
+            raise TabularError("Une valeur de filtre ne correspond pas au type de sa colonne.", code="bad_value") from exc
+        names = [d[0] for d in cursor.description]
+        rows = [{n: jsonable(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+        return {"columns": list(columns), "rows": rows, "total": total, "filters": filters}
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- sandboxed SQL
+
+FORBIDDEN_HINT = (
+    "Seules les requêtes de lecture SELECT (ou WITH … SELECT) sur la table « data » sont acceptées."
+)
+
+
+def check_select_only(sql: str) -> None:
+    """Refuse anything but one SELECT statement, using DuckDB's own parser."""
+    if not sql or not sql.strip():
+        raise TabularError("La requête SQL est vide.", code="sql_empty")
+    parser = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    try:
+        statements = parser.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise TabularError(f"La requête SQL est invalide : {str(exc).splitlines()[0]}", code="sql_syntax") from exc
+    finally:
+        parser.close()
+    if len(statements) != 1:
+        raise TabularError(f"Une seule instruction SQL est acceptée ({len(statements)} trouvées). {FORBIDDEN_HINT}", code="sql_forbidden")
+    kind = statements[0].type
+    if kind != duckdb.StatementType.SELECT:
+        words = re.findall(r"[A-Za-z_]+", re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S))
+        label = words[0].upper() if words else str(kind).rsplit(".", 1)[-1]
+        raise TabularError(f"Instruction {label} refusée. {FORBIDDEN_HINT}", code="sql_forbidden")
+
+
+@contextmanager
+def sandbox(parquet: Path, limits: SandboxLimits) -> Iterator:
+    """An in-memory DuckDB where ``data`` is the one Parquet file and nothing else is reachable."""
+    con = connect(memory_limit=limits.memory_limit, threads=limits.threads)
+    try:
+        con.execute(f"CREATE VIEW data AS SELECT * FROM {parquet_reader(parquet)}")
+        con.execute(f"SET allowed_paths = [{quote_literal(str(parquet))}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        yield con
+    finally:
+        con.close()
+
+
+def _translate_sql_error(exc: Exception, limits: SandboxLimits) -> TabularError:
+    message = str(exc)
+    if isinstance(exc, duckdb.InterruptException) or "INTERRUPT" in message.upper():
+        seconds = f"{limits.timeout_s:g}".replace(".", ",")
+        return TabularError(f"La requête a dépassé la durée maximale de {seconds} secondes et a été interrompue.", code="sql_timeout")
+    if isinstance(exc, duckdb.OutOfMemoryException) or "Out of Memory" in message:
+        return TabularError(f"La requête a dépassé la mémoire autorisée ({limits.memory_limit}) : filtrez ou agrégez davantage.", code="sql_memory")
+    if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in message or "locked" in message:
+        return TabularError(
+            "Accès refusé : la requête ne peut lire que la table « data » de cette ressource (aucun fichier, "
+            "réseau, extension ni réglage n'est accessible).",
+            code="sql_forbidden",
+        )
+    if isinstance(exc, duckdb.CatalogException):
+        return TabularError(f"Table, colonne ou fonction inconnue : {message.splitlines()[0]}. La table s'appelle « data ».", code="sql_catalog")
+    return TabularError(f"La requête SQL a échoué : {message.splitlines()[0]}", code="sql_error")
+
+
+def run_sql(parquet: Path, sql: str, limits: SandboxLimits | None = None, *, page: int = 1, page_size: int | None = None) -> dict:
+    limits = limits or SandboxLimits()
+    check_select_only(sql)
+    page_size = page_size or limits.max_rows
+    inner = sql.strip().rstrip(";")
+    check_select_only(f"SELECT * FROM ({inner}) AS q")  # the wrapped query must still be one SELECT
+    with sandbox(parquet, limits) as con:
+        timer = threading.Timer(limits.timeout_s, con.interrupt)
+        timer.start()
+        try:
+            total = con.execute(f"SELECT count(*) FROM ({inner}) AS q").fetchone()[0]
+            cursor = con.execute(f"SELECT * FROM ({inner}) AS q LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}")
+            names = [d[0] for d in cursor.description]
+            rows = [{n: jsonable(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+        except duckdb.Error as exc:
+            raise _translate_sql_error(exc, limits) from exc
+        finally:
+            timer.cancel()
+    return {"columns": names, "rows": rows, "total": total}
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def iter_batches(parquet: Path, *, filters_params=(), sort: str | None = None, batch_rows: int = 50_000):
+    """(column names, iterator of pyarrow RecordBatch) for the filtered, sorted data."""
+    con = reader_cursor()
+    columns = columns_of(con, parquet)
+    filters = parse_filters(filters_params, columns)
+    where, params = where_clause(filters, columns)
+    relation = con.sql(f"SELECT * FROM {parquet_reader(parquet)}{where}{order_clause(sort, columns)}", params=params or None)
+    reader = relation.to_arrow_reader(batch_rows)
+
+    def batches():
+        try:
+            yield from reader
+        finally:
+            con.close()
+
+    return list(columns), batches()
