@@ -66,8 +66,10 @@ class DatasetPage:
     """Ordered hits, sliced lazily: the database sorts ids only (a narrow top-N sort), then the
     datasets of the requested slice are fetched with their publisher, resources and territories."""
 
+    ordered = True  # for Paginator: the order is the search's
+
     def __init__(self, ordered: QuerySet, total: int):
-        self.ordered, self.total = ordered, total
+        self._ordered, self.total = ordered, total
 
     def __len__(self) -> int:
         return self.total
@@ -84,7 +86,7 @@ class DatasetPage:
     def __getitem__(self, index):
         if isinstance(index, int):
             return self[index : index + 1][0]
-        ids = list(self.ordered.values_list("id", flat=True)[index])
+        ids = list(self._ordered.values_list("id", flat=True)[index])
         found = Dataset.objects.select_related("publisher").prefetch_related("resources", "territories").in_bulk(ids)
         return [found[i] for i in ids if i in found]
 
