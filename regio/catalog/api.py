@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from regio.accounts.auth import session_or_token
@@ -229,7 +229,7 @@ def create_dataset(request, payload: DatasetIn):
         dataset = services.create_dataset(request.auth, organisation, data, publish=publish)
     except ValidationError as exc:
         raise _unprocessable(exc)
-    return 201, dataset_dict(_dataset_or_404(request, dataset.slug), request)
+    return Status(201, dataset_dict(_dataset_or_404(request, dataset.slug), request))
 
 
 @router.put("/datasets/{key}", response=DatasetOut, auth=session_or_token, summary="Modifier un jeu de données")
@@ -265,7 +265,7 @@ def add_resource(request, key: str, payload: ResourceIn):
         )
     except ValidationError as exc:
         raise _unprocessable(exc)
-    return 201, resource_dict(resource, request)
+    return Status(201, resource_dict(resource, request))
 
 
 def reuse_dict(r: Reuse) -> dict:
@@ -303,4 +303,4 @@ def create_reuse(request, payload: ReuseIn):
         reuse = services.create_reuse(request.auth, payload.dict(), datasets, owner)
     except ValidationError as exc:
         raise _unprocessable(exc)
-    return 201, reuse_dict(reuse)
+    return Status(201, reuse_dict(reuse))

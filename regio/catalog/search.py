@@ -127,7 +127,8 @@ def apply_text_query(qs: QuerySet, q: str) -> tuple[QuerySet, bool]:
     if vendor() == "postgresql":
         match = " & ".join(words)
         title = " & ".join(f"{w}:A" for w in words)
-        qs = qs.filter(id__in=RawSQL("SELECT id FROM catalog_dataset WHERE search_vector @@ to_tsquery('french', %s)", [match]))
+        # A condition on the row itself (not "id IN (…)") so that the planner can use the GIN index.
+        qs = qs.filter(RawSQL("catalog_dataset.search_vector @@ to_tsquery('french', %s)", [match], output_field=BooleanField()))
         qs = qs.annotate(
             title_hit=RawSQL("catalog_dataset.search_vector @@ to_tsquery('french', %s)", [title], output_field=BooleanField())
         )

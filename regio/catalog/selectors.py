@@ -62,9 +62,38 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+class DatasetPage:
+    """Ordered hits, sliced lazily: the database sorts ids only (a narrow top-N sort), then the
+    datasets of the requested slice are fetched with their publisher, resources and territories."""
+
+    ordered = True  # for Paginator: the order is the search's
+
+    def __init__(self, ordered: QuerySet, total: int):
+        self._ordered, self.total = ordered, total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def count(self) -> int:
+        return self.total
+
+    def prefetch_related(self, *lookups) -> DatasetPage:
+        return self  # always fetched
+
+    def __iter__(self):
+        return iter(self[0 : self.total])
+
+    def __getitem__(self, index):
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        ids = list(self._ordered.values_list("id", flat=True)[index])
+        found = Dataset.objects.select_related("publisher").prefetch_related("resources", "territories").in_bulk(ids)
+        return [found[i] for i in ids if i in found]
+
+
 @dataclass
 class SearchResult:
-    queryset: QuerySet  # ordered hits, not sliced
+    queryset: DatasetPage  # ordered hits, sliceable
     total: int
     facets: dict[str, list[dict]] = field(default_factory=dict)
     sort: str = "relevance"
@@ -173,7 +202,7 @@ def search_datasets(
     if total is None:
         total = qs.count()
     return SearchResult(
-        queryset=ordered.select_related("publisher").prefetch_related("resources", "territories"),
+        queryset=DatasetPage(ordered, total),
         total=total,
         facets=facet_counts,
         sort=sort,
