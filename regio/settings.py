@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "regio.core",
     "regio.territory",
     "regio.accounts",
+    "regio.crowdfunding",
 ]
 
 MIDDLEWARE = [
