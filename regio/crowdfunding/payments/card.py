@@ -51,6 +51,8 @@ class CardProvider(PaymentProvider):
         return result.json()
 
     def start(self, pledge, *, return_url: str = "") -> dict:
+        if pledge.provider_session_id and pledge.checkout_url:  # a retry: same checkout session
+            return {"provider": self.code, "checkout_url": pledge.checkout_url, "session_id": pledge.provider_session_id, "reference": pledge.payment_reference}
         project = pledge.project
         session = self._post(
             "/v1/checkout/sessions",
