@@ -105,7 +105,7 @@ def parse_statement(data: bytes) -> ParsedStatement:
         raise StatementError("Le fichier est vide.")
     text, encoding = decode(data)
     lines = text.splitlines()
-    for header_index, line in enumerate(lines[:30]):
+    for header_index, line in enumerate(lines[:30]):  # noqa: B007 — used after the loop
         delimiter = _sniff_delimiter(line)
         header = next(csv.reader([line], delimiter=delimiter))
         date_col = _find_column(header, DATE_HEADERS)
