@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.utils import check_csrf
 
@@ -104,7 +104,7 @@ class PledgeIn(Schema):
     message: str = ""
 
 
-@router.post("/crowdfunding/projects/{slug}/pledges", auth=session_or_token, summary="Promettre un don (idempotent)")
+@router.post("/crowdfunding/projects/{slug}/pledges", auth=session_or_token, response={200: dict, 201: dict}, summary="Promettre un don (idempotent)")
 def create_pledge(request, slug: str, payload: PledgeIn):
     if not request.headers.get("Authorization"):
         failure = check_csrf(request)
@@ -127,14 +127,14 @@ def create_pledge(request, slug: str, payload: PledgeIn):
         raise HttpError(exc.status, str(exc))
     except PaymentError as exc:
         raise HttpError(502, str(exc))
-    return 201 if created else 200, {
+    return Status(201 if created else 200, {
         "reference": pledge.payment_reference,
         "amount_cents": pledge.amount_cents,
         "status": pledge.status,
         "provider": pledge.provider,
         "created": created,
         "payment": payment,
-    }
+    })
 
 
 @router.get("/crowdfunding/programmes", summary="Programmes d'abondement de la Région")

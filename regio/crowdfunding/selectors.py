@@ -158,7 +158,7 @@ def territory_stats(level: str = "departement") -> dict:
                 "region_cents": int(r.get("total", 0)),
                 "population": population,
                 "per_inhabitant_cents": (
-                    round((c.get("total", 0) + r.get("total", 0)) / population, 2) if population else None
+                    (c.get("total", 0) + r.get("total", 0)) / population if population else None
                 ),
             }
         )
