@@ -39,7 +39,7 @@ PROJECTS = [
         "Un café associatif au Quesnoy",
         Category.SOLIDARITY,
         "59481",
-        3000,
+        1800,
         "Les Amis du Bocage de l'Avesnois",
         [300, 250, 400, 150, 500, 100, 200],
         "funded",

@@ -379,7 +379,7 @@ def confirm_pledge(pledge_id: int, *, provider_payment_id: str = "") -> Pledge:
     """
     project_id = Pledge.objects.values_list("project_id", flat=True).get(pk=pledge_id)
     with transaction.atomic():
-        project = Project.objects.select_for_update().select_related("commune", "organisation").get(pk=project_id)
+        project = Project.objects.select_for_update(of=("self",)).select_related("commune", "organisation").get(pk=project_id)
         pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
         if pledge.status != Pledge.Status.PENDING:
             if pledge.is_confirmed:
