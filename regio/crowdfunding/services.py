@@ -174,7 +174,9 @@ def _reserve_match(project: Project, pledge: Pledge | None) -> MatchReservation 
     """Top the project's reservation up to what the rules grant, within the envelope. Caller holds the project lock."""
     if project.programme_id is None:
         return None
-    programme = Programme.objects.select_for_update().get(pk=project.programme_id)
+    # The rules and the project's pledges are read under the project lock; the programme row is
+    # locked last and only for the envelope arithmetic, so that it is held as briefly as possible.
+    programme = Programme.objects.get(pk=project.programme_id)
     now = timezone.now()
     if not (programme.starts_at <= now <= programme.ends_at):
         return None
@@ -183,6 +185,9 @@ def _reserve_match(project: Project, pledge: Pledge | None) -> MatchReservation 
         MatchReservation.objects.filter(project=project, status=MatchReservation.Status.RESERVED).aggregate(s=Sum("amount_cents"))["s"]
         or 0
     )
+    if target - current <= 0:
+        return None
+    programme = Programme.objects.select_for_update().get(pk=project.programme_id)
     delta = min(target - current, programme.available_cents)
     if delta <= 0:
         return None

@@ -31,3 +31,18 @@ def test_ledger_check_exits_non_zero(owner, moderator, backers):
 
         execute_from_command_line(["regio", "ledger", "check"])
     assert exc.value.code == 1
+
+
+def test_close_due_command(owner, moderator, backers, capsys):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from regio.crowdfunding.models import Project
+
+    project = make_project(owner, moderator, make_programme(), goal_cents=10_000)
+    pledge_and_confirm(backers[0], project, 2_000)
+    Project.objects.filter(pk=project.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+    call_command("crowdfunding", "close-due")
+    assert "failed : 1 don(s) réglé(s), 0 en attente" in capsys.readouterr().out
+    call_command("ledger", "check")
