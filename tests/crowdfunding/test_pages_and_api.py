@@ -260,3 +260,12 @@ def test_personal_data_export_and_erase(funded_setup, backers):
     assert pledge.show_name is False and pledge.message == "" and pledge.amount_cents == 4_000
     assert ledger.check().ok
     assert make_user()  # the user row stays usable for other tests
+
+
+def test_territory_figures_registered(funded_setup):
+    from regio.core.registry import platform
+
+    figures = platform.figures_for("commune", "59663")
+    labels = {f.label: f.value for f in figures}
+    assert labels["Projets en financement participatif"] == 1 and labels["Dons des citoyens"] == 60
+    assert [f for f in platform.figures_for("commune", "80021") if "financement participatif" in f.label] == []
