@@ -217,3 +217,16 @@ def test_webhook_endpoint(card_pledge, client):
     assert replay.json()["detail"].endswith("déjà traitée : ignorée.")
     forged = client.post(url, body, content_type="application/json", headers={"Stripe-Signature": "t=1,v1=00"})
     assert forged.status_code == 400 and forged["Content-Type"] == "application/problem+json"
+
+
+def test_payment_arriving_after_close_releases_the_authorisation(card_pledge, stripe_like):
+    get_provider("card").start(card_pledge)
+    Project.objects.filter(pk=card_pledge.project_id).update(deadline=timezone.now() - timedelta(minutes=1))
+    services.close_campaign(card_pledge.project)  # the pending card pledge is cancelled
+    body = completed_event(card_pledge)
+    outcome = handle_webhook(body, sign(body, WEBHOOK_SECRET, int(time.time())))
+    assert outcome.endswith("Autorisation de paiement annulée.")
+    assert stripe_like[-1]["path"] == "/v1/payment_intents/pi_3regio/cancel"
+    card_pledge.refresh_from_db()
+    assert card_pledge.status == Pledge.Status.CANCELLED
+    assert ledger.check().ok

@@ -155,7 +155,14 @@ def _apply(event_type, obj, confirm_pledge, CrowdfundingError) -> str:
         try:
             confirm_pledge(pledge.pk, provider_payment_id=obj["payment_intent"])
         except CrowdfundingError as exc:
-            return f"Don {pledge.payment_reference} non confirmé : {exc}"
+            # The campaign closed (or the pledge was cancelled) meanwhile: release the card's
+            # authorisation so that no money stays blocked for nothing.
+            pledge.provider_payment_id = obj["payment_intent"]
+            try:
+                CardProvider().refund(pledge)
+            except PaymentError as cancel_error:
+                return f"Don {pledge.payment_reference} non confirmé : {exc} Autorisation à annuler à la main : {cancel_error}"
+            return f"Don {pledge.payment_reference} non confirmé : {exc} Autorisation de paiement annulée."
         return f"Don {pledge.payment_reference} confirmé."
     if event_type == "checkout.session.expired":
         pledge = Pledge.objects.filter(provider_session_id=obj.get("id"), status=Pledge.Status.PENDING).first()
