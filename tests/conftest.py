@@ -81,6 +81,12 @@ def allow_private_http(settings):
 
 
 @pytest.fixture
+def queued_tasks(settings):
+    """Jobs go to the real database queue instead of running immediately (the test default)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+@pytest.fixture
 def mailbox(settings):
     from django.core import mail
 
