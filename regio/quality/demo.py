@@ -109,3 +109,20 @@ def load_catalog_demo(out) -> None:
                 converted += 1
         refresh_dataset_quality(dataset)
     out.write(f"  catalogue : {attached} fichiers SCDL rattachés, {converted} convertis et validés\n")
+    schedule_link_checks(out)
+
+
+def schedule_link_checks(out) -> None:
+    """Start the hourly link-check chain once (database task backend only; the worker runs it)."""
+    from django.conf import settings as django_settings
+
+    if "django_tasks_db" not in django_settings.TASKS["default"]["BACKEND"]:
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    from .tasks import check_links_task
+
+    pending = DBTaskResult.objects.filter(task_path__endswith="check_links_task", status__in=["READY", "RUNNING"])
+    if not pending.exists():
+        check_links_task.enqueue(True)
+        out.write("  vérification périodique des liens programmée (toutes les heures, par regio worker)\n")
