@@ -100,7 +100,7 @@ def validation_state(resource, tab=None) -> dict:
             elif tab.status == Status.FAILED and not tab.has_data:
                 state["reason"] = "Validation impossible : le fichier n'a pas pu être lu (voir la raison ci-dessus)."
             else:
-                state["reason"] = "Validation pas encore faite : elle sera faite à la prochaine conversion du fichier."
+                state["reason"] = "Validation en cours : le rapport apparaîtra ici dès qu'elle sera terminée."
     else:
         state["report"] = latest_report(key)
         if tab is not None and tab.columns:
