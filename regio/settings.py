@@ -152,6 +152,9 @@ TASKS = {
     "default": {"BACKEND": env("TASK_BACKEND", _DEFAULT_TASK_BACKEND), "QUEUES": ["default"]},
     "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
 }
+# Catalogue resources given by URL are downloaded (SSRF-safe) and converted by regio.tabular; off
+# under pytest, where tests opt in with a local server (tests never reach the network).
+TABULAR_CATALOG_DOWNLOADS = env_bool("TABULAR_CATALOG_DOWNLOADS", not _TESTING)
 
 # Outgoing HTTP (core.http): private, loopback and link-local targets are refused unless a test
 # or a local deployment opts in explicitly.

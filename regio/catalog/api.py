@@ -194,12 +194,13 @@ def _dataset_or_404(request, key: str) -> Dataset:
 def list_datasets(
     request, q: str = "", sort: str = "", page: int = 1, page_size: int = 20,
     publisher: str = "", publisher_kind: str = "", territory: str = "", theme: str = "", format: str = "",
-    licence: str = "", schema_: str = Query("", alias="schema"), origin: str = "", keyword: str = "", facets: bool = False,
+    licence: str = "", schema_: str = Query("", alias="schema"), origin: str = "", keyword: str = "", quality: str = "",
+    facets: bool = False,
 ):
     """Recherche plein texte en français (accents et pluriels indifférents), filtres par facette, tri
-    ``relevance`` / ``modified`` / ``popularity``. ``facets=true`` ajoute le décompte des facettes."""
+    ``relevance`` / ``modified`` / ``popularity`` / ``quality``, ``quality=80-100|50-79|0-49`` (score de qualité). ``facets=true`` ajoute le décompte des facettes."""
     filters = {"publisher": publisher, "publisher_kind": publisher_kind, "territory": territory, "theme": theme,
-               "format": format, "licence": licence, "schema": schema_, "origin": origin, "keyword": keyword}
+               "format": format, "licence": licence, "schema": schema_, "origin": origin, "keyword": keyword, "quality": quality}
     result = selectors.search_datasets(q, filters, sort, facets=selectors.FACETS if facets else None)
     qs = result.queryset.prefetch_related("territories")
     out = paginate(request, qs, page, page_size, lambda d: dataset_dict(d, request), total=result.total)

@@ -6,18 +6,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 
 from regio.accounts.models import Organisation
 from regio.core.models import PublicationStatus
 from regio.core.registry import TerritoryFigure
+from regio.quality.catalog_link import BUCKET_LABELS as QUALITY_BUCKET_LABELS
+from regio.quality.catalog_link import BUCKETS as QUALITY_BUCKETS
+from regio.quality.catalog_link import bucket as quality_bucket
 
 from . import search
 from .models import Dataset, DatasetTerm, DatasetTerritory, Resource
 from .vocabularies import LICENCES, TERRITORY_LEVELS, THEMES
 
-FACETS = ("publisher", "publisher_kind", "territory", "theme", "format", "licence", "schema", "origin")
+FACETS = ("publisher", "publisher_kind", "territory", "theme", "format", "licence", "schema", "origin", "quality")
 FACET_LABELS = {
     "publisher": "Producteur",
     "publisher_kind": "Type de producteur",
@@ -27,11 +30,13 @@ FACET_LABELS = {
     "licence": "Licence",
     "schema": "Schéma",
     "origin": "Origine",
+    "quality": "Qualité",
 }
 SORTS = {
     "relevance": "Pertinence",
     "modified": "Dernière modification",
     "popularity": "Popularité",
+    "quality": "Score de qualité",
 }
 FACET_SIZE = 15
 
@@ -145,6 +150,10 @@ def apply_filters(qs: QuerySet, filters: dict[str, str | list[str]], *, via_term
         qs = qs.filter(conforms_to=value)
     for value in values("origin"):
         qs = qs.filter(origin=value)
+    for value in values("quality"):
+        # Score buckets of regio.quality (stored in quality.DatasetQuality), e.g. "80-100".
+        low, high = QUALITY_BUCKETS.get(value, (-1, -1))
+        qs = qs.filter(quality__score__gte=low, quality__score__lte=high)
     return qs
 
 
@@ -182,6 +191,8 @@ def search_datasets(
         sort = "relevance" if searched else "modified"
     if sort == "relevance":
         ordered = qs.order_by("-title_hit", "-popularity", "-metadata_modified_at", "-id")
+    elif sort == "quality":
+        ordered = qs.order_by(F("quality__score").desc(nulls_last=True), "-metadata_modified_at", "-id")
     elif sort == "popularity":
         ordered = qs.order_by("-popularity", "-metadata_modified_at", "-id")
     else:
@@ -210,7 +221,7 @@ def search_datasets(
     )
 
 
-_ROW = ("publisher_id", "publisher__kind", "licence", "origin", "conforms_to", "facet_terms")
+_ROW = ("publisher_id", "publisher__kind", "licence", "origin", "conforms_to", "facet_terms", "quality__score")
 _MULTI = ("theme", "format", "territory", "keyword")
 
 
@@ -259,6 +270,9 @@ def _count_rows(rows, wanted) -> dict[str, list[dict]]:
             out[name] = [{"value": k, "label": k.upper(), "count": n} for k, n in _top(multi[name])]
         elif name == "territory":
             out[name] = [{"value": k, "label": territory_names[k], "count": n} for k, n in _top(multi[name])]
+        elif name == "quality":
+            buckets = Counter(quality_bucket(score) for score in columns[6] if score is not None)
+            out[name] = [{"value": k, "label": QUALITY_BUCKET_LABELS[k], "count": buckets[k]} for k in QUALITY_BUCKETS if buckets[k]]
         elif name == "keyword":
             out[name] = [{"value": k, "label": k, "count": n} for k, n in _top(multi[name], 50)]
     return out

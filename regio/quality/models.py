@@ -70,3 +70,19 @@ class LinkCheck(models.Model):
     class Meta:
         verbose_name = "vérification de lien"
         ordering = ["-checked_at"]
+
+
+class DatasetQuality(models.Model):
+    """The quality score of a catalogue dataset, stored so the catalogue can filter and sort on it."""
+
+    dataset = models.OneToOneField("catalog.Dataset", on_delete=models.CASCADE, related_name="quality", verbose_name="jeu de données")
+    score = models.PositiveSmallIntegerField("score de qualité", db_index=True)
+    criteria = models.JSONField("critères", default=list)
+    computed_at = models.DateTimeField("calculé le")
+
+    class Meta:
+        verbose_name = "qualité d'un jeu de données"
+        verbose_name_plural = "qualité des jeux de données"
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id} : {self.score}/100"

@@ -160,6 +160,9 @@ def check_link(link: CheckedLink | str, *, allow_private: bool | None = None) ->
     # Broken links are re-checked sooner, up to the normal interval.
     link.next_check_at = now + (LINK_CHECK_INTERVAL if ok else min(LINK_CHECK_INTERVAL, timedelta(hours=2**link.consecutive_failures)))
     link.save()
+    from .signals import link_checked
+
+    link_checked.send_robust(sender=CheckedLink, link=link, check=check)
     return check
 
 

@@ -23,3 +23,18 @@ def validate_resource_task(resource_key: str, path: str, schema_id: int) -> int:
     from .services import validate_resource
 
     return validate_resource(resource_key, path, TableSchema.objects.get(pk=schema_id)).pk
+
+
+@task()
+def validate_catalog_resource_task(resource_id: int) -> str:
+    """Validate one catalogue resource against its declared schema, then rescore its dataset."""
+    from regio.catalog.models import Resource
+
+    from .catalog_link import refresh_dataset_quality, validate_catalog_resource
+
+    resource = Resource.objects.select_related("dataset").filter(pk=resource_id).first()
+    if resource is None:
+        return "absent"
+    report = validate_catalog_resource(resource)
+    refresh_dataset_quality(resource.dataset)
+    return "valide" if report and report.valid else "invalide" if report else "non validé"

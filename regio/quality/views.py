@@ -48,3 +48,24 @@ def report(request, pk):
         "quality/report.html",
         {"report": report, "header_errors": header_errors, "row_errors": row_errors, "by_column": sorted(columns.items(), key=lambda x: -x[1])},
     )
+
+
+def declare_schema(request, pk):
+    """POST: the publisher declares the suggested registered schema for a catalogue resource."""
+    from django.contrib.auth.views import redirect_to_login
+
+    from regio.catalog.models import Resource
+
+    from .catalog_link import declare_schema as declare
+
+    if request.method != "POST":
+        from django.http import HttpResponseNotAllowed
+
+        return HttpResponseNotAllowed(["POST"])
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    resource = get_object_or_404(Resource.objects.select_related("dataset__publisher"), pk=pk)
+    schema = get_object_or_404(TableSchema, slug=request.POST.get("schema", ""))
+    declare(request.user, resource, schema)
+    messages.success(request, f"Schéma « {schema} » déclaré pour « {resource.title} » : la ressource va être validée.")
+    return redirect(resource.dataset)

@@ -12,6 +12,10 @@ class TabularConfig(AppConfig):
         platform.add_nav("Tableaux de données", "tabular:index", order=40)
         platform.add_demo("tableaux SCDL", _demo, order=60)
 
+        from . import catalog_link
+
+        catalog_link.connect()
+
 
 def _demo(out):
     from .demo import load_demo

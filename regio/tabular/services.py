@@ -77,6 +77,7 @@ def convert_resource(resource: TabularResource) -> TabularResource:
         resource.status = Status.FAILED
         resource.error = str(exc)
         resource.save(update_fields=["status", "error", "updated_at"])
+        _converted(resource)
         return resource
     except Exception as exc:  # never leave a resource "processing" forever
         log.exception("conversion de %s", resource.resource_key)
@@ -84,6 +85,7 @@ def convert_resource(resource: TabularResource) -> TabularResource:
         resource.status = Status.FAILED
         resource.error = f"Erreur inattendue pendant la conversion ({exc.__class__.__name__}). L'équipe technique a été prévenue."
         resource.save(update_fields=["status", "error", "updated_at"])
+        _converted(resource)
         return resource
     previous = resource.parquet_path
     resource.status = Status.READY
@@ -98,7 +100,26 @@ def convert_resource(resource: TabularResource) -> TabularResource:
     resource.save()
     if previous and previous != str(out):
         Path(previous).unlink(missing_ok=True)
+    _converted(resource)
     return resource
+
+
+def _converted(resource: TabularResource) -> None:
+    """Tell listeners (quality: schema validation, score); a listener's failure never fails the conversion."""
+    from .signals import resource_converted
+
+    for _receiver, result in resource_converted.send_robust(sender=TabularResource, resource=resource):
+        if isinstance(result, Exception):
+            log.error("après conversion de %s : %r", resource.resource_key, result)
+
+
+def local_source(resource: TabularResource) -> Path | None:
+    """The local copy of the original file (uploaded file, or the last download of a URL), if any."""
+    if resource.source.startswith(("http://", "https://")):
+        target = _folder(resource.resource_key) / "source" / (resource.source_name or "fichier")
+        return target if target.is_file() else None
+    path = Path(resource.source)
+    return path if path.is_file() else None
 
 
 def delete_resource(resource_key: str) -> None:

@@ -46,3 +46,49 @@ def test_sort_and_filter_from_the_preview_by_keyboard(check_page, demo_tables):
     page.wait_for_url("**sort=montant**")
     assert page.get_attribute("th:has-text('montant')", "aria-sort") == "ascending"
     assert page.locator("svg.histogram").count() >= 1
+
+
+@pytest.fixture
+def catalog_dataset(site, settings, tmp_path):
+    """A catalogue dataset with two real SCDL files (one conforming, one with errors) and a broken link."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from regio.accounts.models import Membership, Organisation, User
+    from regio.catalog import services
+    from regio.quality.demo import load_demo as load_schemas
+    from regio.quality.services import check_link
+
+    settings.TABULAR_ROOT = tmp_path / "tabular"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.HTTP_ALLOW_PRIVATE = True
+    load_schemas(_Out())
+    amiens = Organisation.objects.get(kind="commune", commune_id="80021")
+    agent = User.objects.create_user("donnees@amiens.fr", "mot-de-passe-solide-123", is_active=True)
+    Membership.objects.create(user=agent, organisation=amiens, role="editor", status="active")
+    dataset = services.create_dataset(
+        agent, amiens,
+        {"title": "Subventions aux associations", "licence": "lov2", "frequency": "ANNUAL",
+         "description": "Subventions versées aux associations, au format du socle commun des données locales. " * 3,
+         "conforms_to": "https://gitlab.com/opendatafrance/scdl/subventions/raw/v2.1.1/schema.json"},
+        publish=True,
+    )
+    root = settings.SHARED_DIR / "standards" / "schemas" / "scdl-subventions"
+    resources = []
+    for name, title in (("exemple_valide.csv", "Subventions 2024"), ("exemple_invalide_erreurs_cellules.csv", "Subventions 2023")):
+        upload = SimpleUploadedFile(name, (root / name).read_bytes(), "text/csv")
+        resources.append(services.add_resource(agent, dataset, title=title, upload=upload))
+    broken = services.add_resource(agent, dataset, title="Ancienne version", url=f"{site.url}/fichier-disparu.csv", format="html")
+    check_link(broken.url)
+    return dataset, resources
+
+
+def test_dataset_page_with_preview_is_accessible(check_page, catalog_dataset):
+    dataset, resources = catalog_dataset
+    page = check_page(dataset.get_absolute_url())
+    assert page.get_by_role("heading", name="Aperçu des données").is_visible()
+    assert "Conforme au schéma" in page.content() and "Lien cassé" in page.content()
+    page.get_by_role("link", name="Explorer les données de Subventions 2024 (tri, filtres, profil des colonnes, histogrammes)").click()
+    page.wait_for_url(f"**/donnees/tableaux/catalog.resource:{resources[0].pk}/")
+    check_page(f"/donnees/tableaux/catalog.resource:{resources[0].pk}/")
+    check_page(f"/donnees/producteurs/{dataset.publisher.slug}")
+    check_page("/donnees/?quality=80-100&sort=quality")

@@ -1,0 +1,4 @@
+from django.dispatch import Signal
+
+# Sent by services.check_link after each check: sender=CheckedLink, link=<CheckedLink>, check=<LinkCheck>.
+link_checked = Signal()

@@ -1,0 +1,106 @@
+"""Plugging the tabular service into the catalogue: every tabular resource of a dataset is
+submitted for conversion (key ``catalog.resource:<id>``) when it is added or changed, and its
+converted data is dropped when it is deleted. Connected in ``TabularConfig.ready``."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+TABULAR_FORMATS = {"csv", "tsv", "txt", "xlsx", "xls", "ods", "json", "geojson", "ndjson", "jsonl"}
+KEY_PREFIX = "catalog.resource:"
+
+
+def resource_key(resource) -> str:
+    return f"{KEY_PREFIX}{resource.pk}"
+
+
+def resource_id(key: str) -> int | None:
+    if key.startswith(KEY_PREFIX) and key[len(KEY_PREFIX):].isdigit():
+        return int(key[len(KEY_PREFIX):])
+    return None
+
+
+def is_tabular(resource) -> bool:
+    fmt = (resource.format or "").lower().lstrip(".")
+    if fmt in TABULAR_FORMATS:
+        return fmt != "txt" or bool(resource.file)
+    return False
+
+
+def source_of(resource) -> str:
+    """Local path of an uploaded file, else the resource URL."""
+    if resource.file:
+        return resource.file.path
+    return resource.url
+
+
+def catalog_downloads() -> bool:
+    """Whether resources given by URL are downloaded for conversion (setting TABULAR_CATALOG_DOWNLOADS)."""
+    from django.conf import settings
+
+    return bool(getattr(settings, "TABULAR_CATALOG_DOWNLOADS", True))
+
+
+def submit(resource):
+    """Queue the conversion of one catalogue resource now (not waiting for the transaction)."""
+    from .services import delete_resource, submit_file, submit_url
+
+    key = resource_key(resource)
+    if not is_tabular(resource):
+        delete_resource(key)
+        return None
+    if resource.file:
+        return submit_file(key, resource.file.path, name=resource.file.name.rsplit("/", 1)[-1], title=resource.title)
+    if resource.url and catalog_downloads():
+        return submit_url(key, resource.url, title=resource.title)
+    return None
+
+
+def _needs_submit(resource) -> bool:
+    from .models import Status, TabularResource
+
+    tab = TabularResource.objects.filter(resource_key=resource_key(resource)).first()
+    if tab is None:
+        return True
+    if tab.source != source_of(resource):
+        return True
+    if tab.status in (Status.QUEUED, Status.PROCESSING):
+        return False
+    # Same source: converted again when the resource changed after the last conversion.
+    return tab.updated_at < resource.updated_at
+
+
+def on_resource_saved(sender, instance, created, raw=False, **kwargs):
+    if raw:
+        return
+    if not is_tabular(instance):
+        from .services import delete_resource
+
+        delete_resource(resource_key(instance))
+        return
+    pk = instance.pk
+
+    def later():
+        from regio.catalog.models import Resource
+
+        resource = Resource.objects.filter(pk=pk).first()
+        if resource is not None and _needs_submit(resource):
+            submit(resource)
+
+    # After the commit: the background worker must see the row (and the uploaded file).
+    transaction.on_commit(later)
+
+
+def on_resource_deleted(sender, instance, **kwargs):
+    from .services import delete_resource
+
+    delete_resource(resource_key(instance))
+
+
+def connect():
+    from django.apps import apps
+    from django.db.models.signals import post_delete, post_save
+
+    Resource = apps.get_model("catalog", "Resource")
+    post_save.connect(on_resource_saved, sender=Resource, dispatch_uid="tabular.catalog_resource_saved")
+    post_delete.connect(on_resource_deleted, sender=Resource, dispatch_uid="tabular.catalog_resource_deleted")
