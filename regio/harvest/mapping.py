@@ -81,11 +81,14 @@ def map_theme(raw) -> str | None:
     if tail in THEMES:
         return tail
     text = fold(value)
+    best = None
     for code, words in THEME_WORDS:
         for word in words:
-            if (len(word) <= 4 and word in text.split()) or (len(word) > 4 and word in text):
-                return code
-    return None
+            pattern = rf"\b{re.escape(word.strip())}\b" if len(word) <= 4 else rf"\b{re.escape(word)}"
+            found = re.search(pattern, text)
+            if found and (best is None or found.start() < best[0]):
+                best = (found.start(), code)
+    return best[1] if best else None
 
 
 # --------------------------------------------------------------------------- frequencies

@@ -106,7 +106,7 @@ def own_site_prefixes() -> list[str]:
 
 def _local_dataset_for(record: dict) -> Dataset | None:
     """One of Regio's own (local) datasets, harvested back through some portal."""
-    for value in (record.get("identifier"), record.get("landing_page")):
+    for value in (record.get("identifier"), record.get("landing_page"), *(record.get("other_identifiers") or [])):
         value = str(value or "")
         if any(value.startswith(p) for p in own_site_prefixes()):
             slug = value.split("/donnees/", 1)[-1].split("/", 1)[0].split("?", 1)[0]
@@ -133,6 +133,15 @@ def _uuids(values) -> list:
     return out
 
 
+SERVICE_MARKERS = ("service=", "/ows", "/wms", "/wfs", "/wmts", "/wxs", "/csw", "/geoserver/", "request=getcapabilities")
+
+
+def is_distinctive_url(url: str) -> bool:
+    """A download URL that names one dataset (not a shared web service endpoint or a portal page)."""
+    lowered = url.lower()
+    return not any(m in lowered for m in SERVICE_MARKERS)
+
+
 def find_existing(source, record: dict, remote_id: str, resource_urls: list[str]) -> Dataset | None:
     keys = [str(k)[:500] for k in (record.get("identifier"), record.get("landing_page"), *(record.get("other_identifiers") or [])) if k]
     if keys:
@@ -142,10 +151,20 @@ def find_existing(source, record: dict, remote_id: str, resource_urls: list[str]
         origin = DatasetOrigin.objects.filter(landing_page__in=keys).select_related("dataset").order_by("id").first()
         if origin is not None:
             return origin.dataset
-    if resource_urls:
-        res = Resource.objects.filter(url__in=resource_urls[:50], dataset__origin=Dataset.Origin.HARVESTED).select_related("dataset").order_by("id").first()
-        if res is not None:
-            return res.dataset
+    distinctive = set([u for u in resource_urls if is_distinctive_url(u)][:50])
+    if distinctive:
+        # Same files: the candidate's distinctive URLs and the record's overlap for at least half of their
+        # union (portals share documentation or service links between datasets: one common URL is no identity).
+        ids = set(Resource.objects.filter(url__in=distinctive, dataset__origin=Dataset.Origin.HARVESTED).values_list("dataset_id", flat=True)[:20])
+        best = []
+        for dataset_id in ids:
+            urls = {u for u in Resource.objects.filter(dataset_id=dataset_id).values_list("url", flat=True) if is_distinctive_url(u)}
+            score = len(urls & distinctive) / len(urls | distinctive)
+            if score >= 0.5:
+                best.append((score, dataset_id))
+        best.sort(reverse=True)
+        if best and (len(best) == 1 or best[0][0] > best[1][0]):
+            return Dataset.objects.get(pk=best[0][1])
     origin = DatasetOrigin.objects.filter(source=source, remote_id=remote_id).select_related("dataset").first()
     return origin.dataset if origin else None
 

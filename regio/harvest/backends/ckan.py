@@ -107,7 +107,7 @@ def parse_response(data) -> tuple[list[dict], int | None]:
 
 def endpoint(url: str) -> str:
     url = url.rstrip("/")
-    if "/action/" in url:
+    if "/action/" in url or url.endswith(".json"):
         return url
     return url + "/api/3/action/package_search"
 

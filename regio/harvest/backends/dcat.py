@@ -198,7 +198,7 @@ def parse_catalog(graph: Graph) -> tuple[list[Record], list[RecordError], str]:
             errors.append(RecordError(rid, f"Jeu de données illisible : {exc}"))
     next_page = ""
     for pred in (HYDRA.nextPage, HYDRA.next):
-        value = graph.value(None, pred)
+        value = next(iter(graph.objects(None, pred)), None)
         if value is not None:
             next_page = str(value)
             break
