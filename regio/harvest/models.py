@@ -54,6 +54,7 @@ class DatasetOrigin(models.Model):
     remote_id = models.CharField("identifiant distant", max_length=500)
     identifier = models.CharField("URI / dct:identifier", max_length=500, blank=True, db_index=True)
     landing_page = models.CharField("page d'origine", max_length=1000, blank=True)
+    landing_key = models.CharField(max_length=40, blank=True, db_index=True)  # SHA-1 of landing_page
     # The source whose metadata the dataset shows (its original publisher's portal when known).
     primary = models.BooleanField("source principale", default=False)
     # Reached again through a portal that re-exposes Regio's own catalogue (or another loop).
@@ -77,3 +78,19 @@ class DatasetOrigin(models.Model):
     @property
     def is_stale(self) -> bool:
         return HarvestSource(pk=self.source_id).is_stale
+
+
+class ResourceKey(models.Model):
+    """SHA-1 of each distinctive resource URL of a harvested dataset: identity by files, looked up by index."""
+
+    dataset = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=40, db_index=True)
+
+    class Meta:
+        verbose_name = "empreinte d'adresse de ressource"
+
+
+def url_key(url: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(url.encode()).hexdigest() if url else ""

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from regio.accounts.models import Membership, Organisation
+from regio.catalog import search
 from regio.catalog import services as catalog_services
-from regio.catalog.models import ActivityLog, Dataset, Resource
+from regio.catalog.models import ActivityLog, Dataset, DatasetTerm, DatasetTerritory, Resource
 from regio.catalog.vocabularies import MEDIA_TYPES
 from regio.core.ingest.engine import Fetcher
 from regio.core.ingest.registry import IngestItemError
@@ -28,7 +29,7 @@ from regio.core.models import PublicationStatus
 from regio.core.text import normalize_text
 
 from .mapping import map_record
-from .models import KINDS, DatasetOrigin, HarvestSource
+from .models import KINDS, DatasetOrigin, HarvestSource, ResourceKey, url_key
 
 DATASET_FIELDS = (
     "title", "description", "licence", "themes", "keywords", "frequency", "contact_name", "contact_email",
@@ -145,20 +146,20 @@ def is_distinctive_url(url: str) -> bool:
 def find_existing(source, record: dict, remote_id: str, resource_urls: list[str]) -> Dataset | None:
     keys = [str(k)[:500] for k in (record.get("identifier"), record.get("landing_page"), *(record.get("other_identifiers") or [])) if k]
     if keys:
-        origin = DatasetOrigin.objects.filter(identifier__in=keys).select_related("dataset").order_by("id").first()
+        origin = (
+            DatasetOrigin.objects.filter(Q(identifier__in=keys) | Q(landing_key__in=[url_key(k) for k in keys]))
+            .select_related("dataset").order_by("id").first()
+        )
         if origin is not None:
             return origin.dataset
-        origin = DatasetOrigin.objects.filter(landing_page__in=keys).select_related("dataset").order_by("id").first()
-        if origin is not None:
-            return origin.dataset
-    distinctive = set([u for u in resource_urls if is_distinctive_url(u)][:50])
+    distinctive = {url_key(u) for u in resource_urls if is_distinctive_url(u)}
     if distinctive:
         # Same files: the candidate's distinctive URLs and the record's overlap for at least half of their
         # union (portals share documentation or service links between datasets: one common URL is no identity).
-        ids = set(Resource.objects.filter(url__in=distinctive, dataset__origin=Dataset.Origin.HARVESTED).values_list("dataset_id", flat=True)[:20])
+        ids = set(ResourceKey.objects.filter(key__in=list(distinctive)[:50]).values_list("dataset_id", flat=True)[:20])
         best = []
         for dataset_id in ids:
-            urls = {u for u in Resource.objects.filter(dataset_id=dataset_id).values_list("url", flat=True) if is_distinctive_url(u)}
+            urls = set(ResourceKey.objects.filter(dataset_id=dataset_id).values_list("key", flat=True))
             score = len(urls & distinctive) / len(urls | distinctive)
             if score >= 0.5:
                 best.append((score, dataset_id))
@@ -178,8 +179,7 @@ def resolve_publisher(source, record: dict, warnings: list[str]) -> Organisation
     name = str(record.get("publisher") or "").strip()
     key = (siren, name)
     if key in _org_cache:
-        org_id = _org_cache[key]
-        org = Organisation.objects.filter(pk=org_id).first() if org_id else None
+        org = _org_cache[key]
     else:
         org = None
         if len(siren) == 9 and siren.isdigit():
@@ -193,7 +193,7 @@ def resolve_publisher(source, record: dict, warnings: list[str]) -> Organisation
                 )
         if len(_org_cache) > 5000:
             _org_cache.clear()
-        _org_cache[key] = org.pk if org else None
+        _org_cache[key] = org
     if org is not None:
         return org
     if source.owner is None:
@@ -206,6 +206,23 @@ def resolve_publisher(source, record: dict, warnings: list[str]) -> Organisation
 # --------------------------------------------------------------------------- upsert / archive
 
 
+_territory_cache: dict = {}
+
+
+def clear_caches() -> None:
+    _org_cache.clear()
+    _territory_cache.clear()
+
+
+def default_territory(publisher: Organisation) -> list:
+    key = (publisher.pk, publisher.kind, publisher.territory_code)
+    if key not in _territory_cache:
+        if len(_territory_cache) > 5000:
+            _territory_cache.clear()
+        _territory_cache[key] = catalog_services._default_territory(publisher)
+    return _territory_cache[key]
+
+
 def _unique_slug(title: str) -> str:
     base = slugify(title)[:100] or "jeu-de-donnees"
     slug, n = base, 2
@@ -214,27 +231,34 @@ def _unique_slug(title: str) -> str:
     return slug
 
 
-def _sync_resources(dataset: Dataset, resources: list[dict]) -> bool:
-    existing = {r.url: r for r in dataset.resources.all()}
-    changed = False
-    keep = set()
+def _sync_resources(dataset: Dataset, resources: list[dict], *, new: bool = False) -> bool:
+    existing = {} if new else {r.url: r for r in dataset.resources.all()}
+    changed, keep, to_create = False, set(), []
     for position, res in enumerate(resources):
         keep.add(res["url"])
         media = MEDIA_TYPES.get(res["format"], "")
         current = existing.get(res["url"])
         values = {"title": res["title"], "format": res["format"], "description": res["description"], "position": position, "media_type": media}
         if current is None:
-            Resource.objects.create(dataset=dataset, url=res["url"], **values)
-            changed = True
+            to_create.append(Resource(dataset=dataset, url=res["url"], **values))
         elif any(getattr(current, k) != v for k, v in values.items()):
             for k, v in values.items():
                 setattr(current, k, v)
             current.save()
             changed = True
+    if to_create:
+        Resource.objects.bulk_create(to_create)
+        changed = True
     gone = [r.pk for url, r in existing.items() if url not in keep and not r.file]
     if gone:
         Resource.objects.filter(pk__in=gone).delete()
         changed = True
+    if changed or new:
+        if not new:
+            ResourceKey.objects.filter(dataset=dataset).delete()
+        ResourceKey.objects.bulk_create(
+            [ResourceKey(dataset=dataset, key=url_key(u)) for u in dict.fromkeys(r["url"] for r in resources) if is_distinctive_url(u)]
+        )
     return changed
 
 
@@ -252,13 +276,14 @@ def upsert_record(source, remote_id: str, record: dict) -> Dataset:
         origin, _ = DatasetOrigin.objects.update_or_create(
             source=source, dataset=local,
             defaults={"remote_id": remote_id, "identifier": stored_identifier(record),
-                      "landing_page": str(record.get("landing_page") or "")[:1000], "loop": True, "primary": False,
+                      "landing_page": str(record.get("landing_page") or "")[:1000],
+                      "landing_key": url_key(str(record.get("landing_page") or "")[:1000]), "loop": True, "primary": False,
                       "warnings": ["Boucle de moissonnage : ce jeu de données est publié sur la plateforme elle-même ; il n'est pas importé une seconde fois."],
                       "last_seen_at": timezone.now(), "archived_at": None},
         )
         return local
     publisher = resolve_publisher(source, record, warnings)
-    mapped = map_record(record, default_territory=catalog_services._default_territory(publisher))
+    mapped = map_record(record, default_territory=default_territory(publisher))
     warnings = warnings + mapped.warnings
     urls = [r["url"] for r in mapped.resources]
     dataset = find_existing(source, record, remote_id, urls)
@@ -276,7 +301,7 @@ def upsert_record(source, remote_id: str, record: dict) -> Dataset:
             status=PublicationStatus.PUBLISHED, published_at=now, harvest_source=str(source.pk),
             remote_id=remote_id[:200], **mapped.fields,
         )
-        dataset.full_clean(validate_unique=False, validate_constraints=False)
+        dataset.clean_fields(exclude=["publisher", "slug"])
         dataset.save()
         action = ActivityLog.Action.CREATE
     elif is_primary:
@@ -290,25 +315,40 @@ def upsert_record(source, remote_id: str, record: dict) -> Dataset:
         if dataset.status == PublicationStatus.ARCHIVED:
             dataset.status = PublicationStatus.PUBLISHED
         dataset.metadata_modified_at = now
-        dataset.full_clean(validate_unique=False, validate_constraints=False)
+        dataset.clean_fields(exclude=["publisher", "slug"])
         Dataset.objects.filter(harvest_source=str(source.pk), remote_id=remote_id[:200]).exclude(pk=dataset.pk).update(remote_id="")
         dataset.save()
         action = ActivityLog.Action.UPDATE
     else:
         action = None
-    origin, _ = DatasetOrigin.objects.update_or_create(
-        source=source, dataset=dataset,
-        defaults={"remote_id": remote_id, "identifier": stored_identifier(record),
-                  "landing_page": str(record.get("landing_page") or "")[:1000], "primary": is_primary,
-                  "loop": False, "warnings": warnings, "last_seen_at": now, "archived_at": None},
-    )
-    DatasetOrigin.objects.filter(source=source, remote_id=remote_id).exclude(pk=origin.pk).delete()
+    origin_values = {"remote_id": remote_id, "identifier": stored_identifier(record),
+                     "landing_page": str(record.get("landing_page") or "")[:1000],
+                     "landing_key": url_key(str(record.get("landing_page") or "")[:1000]), "primary": is_primary,
+                     "loop": False, "warnings": warnings, "last_seen_at": now, "archived_at": None}
+    if action == ActivityLog.Action.CREATE:
+        DatasetOrigin.objects.filter(source=source, remote_id=remote_id).delete()
+        DatasetOrigin.objects.create(source=source, dataset=dataset, **origin_values)
+    else:
+        origin, _ = DatasetOrigin.objects.update_or_create(source=source, dataset=dataset, defaults=origin_values)
+        DatasetOrigin.objects.filter(source=source, remote_id=remote_id).exclude(pk=origin.pk).delete()
     if action is not None:
-        catalog_services._set_territories(dataset, mapped.territories)
-        catalog_services._sync_terms(dataset)
-        _sync_resources(dataset, mapped.resources)
+        new = action == ActivityLog.Action.CREATE
+        if not new:
+            catalog_services._set_territories(dataset, mapped.territories)
+            catalog_services._sync_terms(dataset)
+        else:
+            DatasetTerritory.objects.bulk_create([DatasetTerritory(dataset=dataset, level=lv, code=c, name=n) for lv, c, n in mapped.territories])
+            DatasetTerm.objects.bulk_create(
+                [DatasetTerm(dataset=dataset, kind="theme", value=t) for t in dataset.themes]
+                + [DatasetTerm(dataset=dataset, kind="keyword", value=k[:100]) for k in dataset.keywords]
+            )
+        _sync_resources(dataset, mapped.resources, new=new)
         ActivityLog.objects.create(dataset=dataset, action=action, changes={"moissonnage": [None, source.name]})
-        catalog_services.reindex(dataset)
+        terms = catalog_services.facet_terms_for(dataset.themes, dataset.keywords, [r["format"] for r in mapped.resources], mapped.territories)
+        Dataset.objects.filter(pk=dataset.pk).update(facet_terms=terms)
+        dataset.facet_terms = terms
+        search.index_datasets([dataset])
+        search.bump_version()
     return dataset
 
 
@@ -368,7 +408,7 @@ def preview(source, *, limit: int = 100) -> dict:
                                       "warnings": ["Boucle : jeu de données de la plateforme elle-même, ignoré."]})
                         continue
                     publisher = resolve_publisher(source, payload, warnings)
-                    mapped = map_record(payload, default_territory=catalog_services._default_territory(publisher))
+                    mapped = map_record(payload, default_territory=default_territory(publisher))
                     existing = find_existing(source, payload, rec.remote_id, [r["url"] for r in mapped.resources])
                     items.append({
                         "remote_id": rec.remote_id, "title": mapped.fields["title"], "publisher": publisher.name,

@@ -9,6 +9,15 @@ MAX_PAGES = 10_000
 
 
 class HarvestBackend(IngestBackend):
+    def pages(self, source, cursor, fetch):
+        from regio.harvest.services import clear_caches
+
+        clear_caches()  # publishers and territories are cached for one run only
+        yield from self.read(source, cursor, fetch)
+
+    def read(self, source, cursor, fetch):  # pragma: no cover - interface
+        raise NotImplementedError
+
     def upsert(self, source, record: Record):
         from regio.harvest.services import upsert_record
 

@@ -127,7 +127,7 @@ class CkanBackend(HarvestBackend):
                 errors.append(RecordError(rid, f"Jeu de données illisible : {exc}"))
         return records, errors
 
-    def pages(self, source, cursor, fetch):
+    def read(self, source, cursor, fetch):
         path = fetch.local_path()
         if path is not None:
             packages, _count = parse_response(json_of(fetch.document(), path.name))

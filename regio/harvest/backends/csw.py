@@ -160,7 +160,7 @@ def parse_response(data: bytes) -> tuple[list[Record], list[RecordError], int, i
 class CswBackend(HarvestBackend):
     label = "CSW (ISO 19139)"
 
-    def pages(self, source, cursor, fetch):
+    def read(self, source, cursor, fetch):
         path = fetch.local_path()
         if path is not None:
             records, errors, _m, _n = parse_response(path.read_bytes())

@@ -208,7 +208,7 @@ def parse_catalog(graph: Graph) -> tuple[list[Record], list[RecordError], str]:
 class DcatBackend(HarvestBackend):
     label = "DCAT"
 
-    def pages(self, source, cursor, fetch):
+    def read(self, source, cursor, fetch):
         path = fetch.local_path()
         if path is not None:
             data = path.read_bytes()

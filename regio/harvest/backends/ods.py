@@ -96,7 +96,7 @@ class OdsBackend(HarvestBackend):
                 errors.append(RecordError(rid, f"Jeu de données illisible : {exc}"))
         return records, errors
 
-    def pages(self, source, cursor, fetch):
+    def read(self, source, cursor, fetch):
         options = source.filters or {}
         portal = (options.get("portal_url") or _base(source.url)).rstrip("/")
         path = fetch.local_path()

@@ -70,7 +70,7 @@ def parse_csv(data: bytes) -> tuple[list[Record], list[RecordError]]:
 class ScdlCatalogBackend(HarvestBackend):
     label = "Catalogue SCDL (CSV)"
 
-    def pages(self, source, cursor, fetch):
+    def read(self, source, cursor, fetch):
         result = fetch.document()
         data = result.path.read_bytes() if result.path else result.content
         records, errors = parse_csv(data)

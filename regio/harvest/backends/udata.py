@@ -97,7 +97,7 @@ class UdataBackend(HarvestBackend):
                 errors.append(RecordError(rid, f"Jeu de données illisible : {exc}"))
         return records, errors
 
-    def pages(self, source, cursor, fetch):
+    def read(self, source, cursor, fetch):
         path = fetch.local_path()
         if path is not None:
             items, _next = parse_response(json_of(fetch.document(), path.name))
