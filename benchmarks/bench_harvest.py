@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, databases, peak_rss_mb, setup_django, write_result  # noqa: E402
 
-DEFAULT_SIZE = 20_000
+DEFAULT_SIZE = 3_000
 SHARED = Path(os.environ.get("REGIO_SHARED_DIR", ROOT.parent / "shared"))
 
 
@@ -124,6 +124,7 @@ def main() -> int:
         return 0
     results = {
         "rows": args.size,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "note": (f"default {DEFAULT_SIZE:,} datasets so that both databases finish in a few minutes on 2 cores; "
                  "the issue's 50,000: --size 50000") if args.size < 50_000 else "full size",
         "targets": {"first_harvest_datasets_per_s": 500, "unchanged_reharvest_datasets_per_s": 2000, "peak_rss_mb": 500},

@@ -145,13 +145,15 @@ def is_distinctive_url(url: str) -> bool:
 
 def find_existing(source, record: dict, remote_id: str, resource_urls: list[str]) -> Dataset | None:
     keys = [str(k)[:500] for k in (record.get("identifier"), record.get("landing_page"), *(record.get("other_identifiers") or [])) if k]
+    # One query: origins sharing an identifier or landing page (first), or this source's remote id (last resort).
+    condition = Q(source=source, remote_id=remote_id)
     if keys:
-        origin = (
-            DatasetOrigin.objects.filter(Q(identifier__in=keys) | Q(landing_key__in=[url_key(k) for k in keys]))
-            .select_related("dataset").order_by("id").first()
-        )
-        if origin is not None:
-            return origin.dataset
+        condition |= Q(identifier__in=keys) | Q(landing_key__in=[url_key(k) for k in keys])
+    candidates = list(DatasetOrigin.objects.filter(condition).select_related("dataset").order_by("id")[:20])
+    by_identity = [o for o in candidates if o.identifier in keys or (o.landing_key and o.landing_key in {url_key(k) for k in keys})]
+    if by_identity:
+        return by_identity[0].dataset
+    by_remote_id = next((o for o in candidates if o.source_id == source.pk and o.remote_id == remote_id), None)
     distinctive = {url_key(u) for u in resource_urls if is_distinctive_url(u)}
     if distinctive:
         # Same files: the candidate's distinctive URLs and the record's overlap for at least half of their
@@ -166,8 +168,7 @@ def find_existing(source, record: dict, remote_id: str, resource_urls: list[str]
         best.sort(reverse=True)
         if best and (len(best) == 1 or best[0][0] > best[1][0]):
             return Dataset.objects.get(pk=best[0][1])
-    origin = DatasetOrigin.objects.filter(source=source, remote_id=remote_id).select_related("dataset").first()
-    return origin.dataset if origin else None
+    return by_remote_id.dataset if by_remote_id else None
 
 
 _org_cache: dict = {}
@@ -301,6 +302,9 @@ def upsert_record(source, remote_id: str, record: dict) -> Dataset:
             status=PublicationStatus.PUBLISHED, published_at=now, harvest_source=str(source.pk),
             remote_id=remote_id[:200], **mapped.fields,
         )
+        dataset.facet_terms = catalog_services.facet_terms_for(
+            dataset.themes, dataset.keywords, [r["format"] for r in mapped.resources], mapped.territories
+        )
         dataset.clean_fields(exclude=["publisher", "slug"])
         dataset.save()
         action = ActivityLog.Action.CREATE
@@ -325,8 +329,7 @@ def upsert_record(source, remote_id: str, record: dict) -> Dataset:
                      "landing_page": str(record.get("landing_page") or "")[:1000],
                      "landing_key": url_key(str(record.get("landing_page") or "")[:1000]), "primary": is_primary,
                      "loop": False, "warnings": warnings, "last_seen_at": now, "archived_at": None}
-    if action == ActivityLog.Action.CREATE:
-        DatasetOrigin.objects.filter(source=source, remote_id=remote_id).delete()
+    if action == ActivityLog.Action.CREATE:  # find_existing found no origin with this remote id
         DatasetOrigin.objects.create(source=source, dataset=dataset, **origin_values)
     else:
         origin, _ = DatasetOrigin.objects.update_or_create(source=source, dataset=dataset, defaults=origin_values)
@@ -345,9 +348,13 @@ def upsert_record(source, remote_id: str, record: dict) -> Dataset:
         _sync_resources(dataset, mapped.resources, new=new)
         ActivityLog.objects.create(dataset=dataset, action=action, changes={"moissonnage": [None, source.name]})
         terms = catalog_services.facet_terms_for(dataset.themes, dataset.keywords, [r["format"] for r in mapped.resources], mapped.territories)
-        Dataset.objects.filter(pk=dataset.pk).update(facet_terms=terms)
-        dataset.facet_terms = terms
+        if terms != dataset.facet_terms:
+            Dataset.objects.filter(pk=dataset.pk).update(facet_terms=terms)
+            dataset.facet_terms = terms
+        # the search document needs the territories: give them without a query
+        dataset._prefetched_objects_cache = {"territories": [DatasetTerritory(dataset=dataset, level=lv, code=c, name=n) for lv, c, n in mapped.territories]}
         search.index_datasets([dataset])
+        dataset._prefetched_objects_cache = {}
         search.bump_version()
     return dataset
 

@@ -248,8 +248,8 @@ def _commit_page(run, source, backend, page, page_no, seen_runs, dry_run, force)
 def _upsert_one(run, source, backend, record: Record, page_no, errors, dry_run, force=False, *, known=None, seen=None) -> str:
     remote_id = str(record.remote_id)[:500]
     digest = content_hash(record.payload)
-    if known is not None and remote_id in known:
-        item = known[remote_id]
+    if known is not None:  # the page's items were loaded at once (created ones are added below)
+        item = known.get(remote_id)
     else:
         item = Item.objects.filter(source=source, remote_id=remote_id).first()
     if not force and item is not None and item.content_hash == digest and item.archived_at is None:
@@ -276,6 +276,8 @@ def _upsert_one(run, source, backend, record: Record, page_no, errors, dry_run, 
             elif target is not None:
                 item.target_key = str(target)[:300]
             item.save()
+            if known is not None:
+                known[remote_id] = item
             return result
     except (IngestItemError, ValidationError, ValueError, KeyError, TypeError) as exc:
         field = getattr(exc, "field", "")
