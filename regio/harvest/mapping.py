@@ -73,6 +73,15 @@ THEME_WORDS = [
 ]
 
 
+# One regex per theme: short words match whole words, longer ones word prefixes; the earliest match wins.
+_THEME_PATTERNS = [
+    (code, re.compile("|".join(
+        rf"\b{re.escape(w.strip())}\b" if len(w) <= 4 else rf"\b{re.escape(w)}" for w in words
+    )))
+    for code, words in THEME_WORDS
+]
+
+
 def map_theme(raw) -> str | None:
     value = str(raw or "").strip()
     if not value:
@@ -82,12 +91,10 @@ def map_theme(raw) -> str | None:
         return tail
     text = fold(value)
     best = None
-    for code, words in THEME_WORDS:
-        for word in words:
-            pattern = rf"\b{re.escape(word.strip())}\b" if len(word) <= 4 else rf"\b{re.escape(word)}"
-            found = re.search(pattern, text)
-            if found and (best is None or found.start() < best[0]):
-                best = (found.start(), code)
+    for code, pattern in _THEME_PATTERNS:
+        found = pattern.search(text)
+        if found and (best is None or found.start() < best[0]):
+            best = (found.start(), code)
     return best[1] if best else None
 
 
