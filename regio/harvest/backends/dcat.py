@@ -12,7 +12,6 @@ from regio.core.ingest.registry import IngestError, Page, Record, RecordError
 from .base import HarvestBackend, LoopGuard
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
-HYDRA_OLD = Namespace("http://www.w3.org/ns/hydra/core#")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
@@ -111,8 +110,6 @@ def _bbox(graph, node) -> list[float] | None:
             text = str(value)
             if "POLYGON" in text.upper() or "coordinates" in text or "<gml" in text:
                 numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", text.split(">", 1)[-1] if text.startswith("<") else text)]
-                if "gml" in text:  # lowerCorner "lat lon"? GML envelopes in GeoDCAT-AP are "lon lat"
-                    pass
                 pairs = list(zip(numbers[::2], numbers[1::2], strict=False))
                 if pairs:
                     xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
