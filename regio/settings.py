@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "regio.tabular",
     "regio.quality",
     "regio.crowdfunding",
+    "regio.harvest",
 ]
 
 MIDDLEWARE = [

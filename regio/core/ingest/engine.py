@@ -214,9 +214,18 @@ def _commit_page(run, source, backend, page, page_no, seen_runs, dry_run, force)
             Item.objects.filter(source=source, remote_id=err.remote_id).update(last_seen_run=run)
     try:
         with transaction.atomic():
+            # One query for the page's known items; unchanged ones are marked seen in one UPDATE.
+            known: dict[str, Item] = {}
+            ids = [str(r.remote_id)[:500] for r in page.records]
+            for start in range(0, len(ids), 500):
+                known.update((i.remote_id, i) for i in Item.objects.filter(source=source, remote_id__in=ids[start:start + 500]))
+            seen: list[int] = []
             for record in page.records:
-                result = _upsert_one(run, source, backend, record, page_no, errors, dry_run, force)
+                result = _upsert_one(run, source, backend, record, page_no, errors, dry_run, force, known=known, seen=seen)
                 counts[result] += 1
+            if seen and not dry_run:
+                for start in range(0, len(seen), 500):
+                    Item.objects.filter(pk__in=seen[start:start + 500]).update(last_seen_run=run)
             if not dry_run:
                 for name, value in counts.items():
                     setattr(run, name, getattr(run, name) + value)
@@ -236,13 +245,20 @@ def _commit_page(run, source, backend, page, page_no, seen_runs, dry_run, force)
         ItemError.objects.bulk_create(errors)
 
 
-def _upsert_one(run, source, backend, record: Record, page_no, errors, dry_run, force=False) -> str:
+def _upsert_one(run, source, backend, record: Record, page_no, errors, dry_run, force=False, *, known=None, seen=None) -> str:
     remote_id = str(record.remote_id)[:500]
     digest = content_hash(record.payload)
-    item = Item.objects.filter(source=source, remote_id=remote_id).first()
+    if known is not None:  # the page's items were loaded at once (created ones are added below)
+        item = known.get(remote_id)
+    else:
+        item = Item.objects.filter(source=source, remote_id=remote_id).first()
     if not force and item is not None and item.content_hash == digest and item.archived_at is None:
         if not dry_run and item.last_seen_run_id != run.pk:
-            Item.objects.filter(pk=item.pk).update(last_seen_run=run)
+            if seen is not None:
+                seen.append(item.pk)
+            else:
+                Item.objects.filter(pk=item.pk).update(last_seen_run=run)
+            item.last_seen_run_id = run.pk
         return "unchanged"
     try:
         with transaction.atomic():
@@ -260,6 +276,8 @@ def _upsert_one(run, source, backend, record: Record, page_no, errors, dry_run, 
             elif target is not None:
                 item.target_key = str(target)[:300]
             item.save()
+            if known is not None:
+                known[remote_id] = item
             return result
     except (IngestItemError, ValidationError, ValueError, KeyError, TypeError) as exc:
         field = getattr(exc, "field", "")
