@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "regio.accounts",
     "regio.catalog",
     "regio.participation",
+    "regio.datarequests",
 ]
 
 MIDDLEWARE = [
