@@ -164,7 +164,7 @@ def compute(now=None) -> ObligationRun:
     score, n_checks = _completeness_expr()
     stats: dict[int, dict] = {}
     for publisher_id, origin, count, last, filled in (
-        datasets.order_by().values_list("publisher_id", "origin").annotate(Count("id"), Max("metadata_modified_at"), Sum(score))
+        datasets.order_by().values_list("publisher_id", "origin").annotate(n=Count("id"), last=Max("metadata_modified_at"), filled=Sum(score))
     ):
         s = stats.setdefault(publisher_id, {"local": 0, "harvested": 0, "last": None, "filled": 0})
         s["harvested" if origin == "harvested" else "local"] += count
