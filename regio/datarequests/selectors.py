@@ -79,3 +79,20 @@ def obligation_rows(*, kind: str = "", subject: str = "", status: str = "", depa
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(code=q))
     return qs.order_by(*SORTS.get(sort, ("-population", "name")))
+
+
+def territory_figures(level: str, code: str) -> list:
+    """On a territory page: the collectivité's situation in the obligations monitor."""
+    from django.urls import reverse
+
+    from regio.core.registry import TerritoryFigure
+
+    from .obligations import STATUS_LABELS
+
+    row = ObligationStatus.objects.filter(kind=level, code=code).select_related("organisation").first()
+    if row is None:
+        return []
+    return [TerritoryFigure(
+        "Obligation d'ouverture des données", STATUS_LABELS.get(row.status, row.status), "",
+        reverse("datarequests:obligation", args=[row.organisation.slug]),
+    )]

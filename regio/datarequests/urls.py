@@ -13,6 +13,7 @@ urlpatterns = [
     path("demandes-de-donnees/<slug:slug>/commenter", views.request_comment, name="comment"),
     path("demandes-de-donnees/<slug:slug>/moderer", views.request_moderate, name="moderate"),
     path("obligations/", views.obligations_page, name="obligations"),
+    path("obligations/carte.svg", views.obligations_map, name="obligations_map"),
     path("obligations/gestion", views.obligations_manage, name="obligations_manage"),
     path("obligations/<slug:slug>", views.obligation_detail, name="obligation"),
 ]

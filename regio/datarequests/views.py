@@ -152,6 +152,7 @@ def dashboard(request):
 
 # --------------------------------------------------------------------------- obligations
 
+MAP_FILLS = {"ob-ok": "#18753c", "ob-ko": "#ce0500", "ob-vol": "#6a6af4", "ob-no": "#cccccc", "ob-check": "#b34000", "ob-none": "#eeeeee"}
 MAP_CLASSES = {
     "conforme": "ob-ok", "en_defaut": "ob-ko", "volontaire": "ob-vol", "non_soumise": "ob-no",
     "a_verifier_publie": "ob-check", "a_verifier": "ob-check",
@@ -183,6 +184,9 @@ def _map_svg(run) -> str:
             description="Chaque commune est colorée selon son statut (légende ci-dessous) ; le tableau donne les mêmes informations.",
             width=640, height=480,
         )
+        # Served as an image (its own URL, cached by the browser): colours as presentation attributes.
+        for css_class, fill in MAP_FILLS.items():
+            svg = svg.replace(f'class="{css_class}"', f'class="{css_class}" fill="{fill}" stroke="#ffffff" stroke-width="0.3"')
         cache.set(key, svg, 3600)
     return svg
 
@@ -215,10 +219,21 @@ def obligations_page(request):
             "aria": ("descending" if desc else "ascending") if current else "none",
         })
     return render(request, "datarequests/obligations.html", {
-        "page": page, "run": run, "f": f, "sort": sort, "headers": headers, "map_svg": _map_svg(run) if page.number == 1 else "",
+        "page": page, "run": run, "f": f, "sort": sort, "headers": headers, "has_map": run is not None,
         "status_labels": obligations.STATUS_LABELS, "subjects": Subject.choices, "kinds": Organisation.Kind.choices[:4],
         "priority_labels": obligations.PRIORITY_LABELS, "params": params.urlencode(),
     })
+
+
+def obligations_map(request):
+    """The map as an SVG file of its own (a few MB for ~3,800 communes): pages stay light."""
+    run = selectors.latest_run()
+    svg = _map_svg(run)
+    if not svg:
+        raise Http404("Aucune carte : le tableau n'a pas encore été calculé.")
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=600"
+    return response
 
 
 def obligation_detail(request, slug):

@@ -138,7 +138,10 @@ def test_pages_map_table_and_open_dataset(amiens, cdo, client, region_org):
     assert Dataset.objects.filter(slug=dataset.slug).count() == 1
     assert Dataset.objects.get(pk=dataset.pk).metadata_modified_at > before
     page = client.get("/obligations/").content.decode()
-    assert "<svg" in page and 'class="ob-' in page and "aria-sort" in page
+    assert "/obligations/carte.svg" in page and "aria-sort" in page
+    svg = client.get("/obligations/carte.svg")
+    assert svg["Content-Type"].startswith("image/svg+xml")
+    assert svg.content.startswith(b"<svg") and b'class="ob-' in svg.content and b'fill="#' in svg.content
     assert client.get("/obligations/?sort=-jeux&kind=commune&page=2").status_code == 200
     assert client.get("/obligations/?format=csv").content.decode().startswith("nom,type,code")
     detail = client.get(f"/obligations/{amiens.slug}").content.decode()
@@ -147,3 +150,9 @@ def test_pages_map_table_and_open_dataset(amiens, cdo, client, region_org):
     client.force_login(cdo)
     client.post(f"/obligations/{amiens.slug}", {"agents": "4000"})
     assert ObligationStatus.objects.get(organisation=amiens).subject == "oui"
+
+
+def test_territory_page_shows_obligation_status(amiens, client):
+    obligations.compute()
+    page = client.get("/territoire/80021").content.decode()
+    assert f"/obligations/{amiens.slug}" in page and "À vérifier (ne publie pas)" in page
