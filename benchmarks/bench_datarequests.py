@@ -9,8 +9,8 @@ the real records of ../shared/standards (udata, CKAN, SCDL schemas: titles, publ
 every collectivité, schemas, dates), record agent counts for two thirds of the collectivités of
 3,500 inhabitants or more (the rest stay « à vérifier »), then measure: the full recompute of the
 monitor (``obligations.compute``, twice), the page ``/obligations/`` (Django test client: routing,
-view, template) with sorts, filters and pages — first load (map drawn) apart, then p50/p95 — and
-the JSON API and CSV export.
+view, template) with sorts, filters and pages — first load apart, then p50/p95 —, the first
+rendering of the map (its own SVG URL, cached afterwards), the JSON API and the CSV export.
 """
 
 from __future__ import annotations
@@ -113,7 +113,11 @@ def measure(size: int, out: Path, calls: int) -> None:
     client = Client()
     t = time.perf_counter()
     assert client.get("/obligations/").status_code == 200
-    figures["page_first_load_with_map_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    figures["page_first_load_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    t = time.perf_counter()
+    map_response = client.get("/obligations/carte.svg")
+    figures["map_svg_first_render_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    figures["map_svg_bytes"] = len(map_response.content)
     samples = []
     for i in range(calls):
         path = PAGES[i % len(PAGES)]
