@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "regio.quality",
     "regio.crowdfunding",
     "regio.harvest",
+    "regio.datarequests",
 ]
 
 MIDDLEWARE = [

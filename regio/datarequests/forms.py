@@ -1,0 +1,55 @@
+from django import forms
+
+from regio.accounts.models import Organisation
+
+from .models import LegalGround, Status
+
+
+class RequestForm(forms.Form):
+    title = forms.CharField(label="Quelles données demandez-vous ?", max_length=250, required=False)
+    description = forms.CharField(
+        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Contenu attendu, période, niveau de détail, format souhaité.",
+    )
+    purpose = forms.CharField(label="Pourquoi ? (usage prévu)", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    holder = forms.ModelChoiceField(
+        label="Collectivité ou organisme qui détient les données", required=False, empty_label="— je ne sais pas —",
+        queryset=Organisation.objects.filter(kind__in=Organisation.COLLECTIVITE_KINDS + (Organisation.Kind.PUBLIC_BODY,)).order_by("kind", "name"),
+        to_field_name="slug",
+    )
+    territory_codes = forms.CharField(
+        label="Territoire concerné", required=False,
+        help_text="Codes INSEE des communes ou codes de département, séparés par des virgules (ex. 80021, 59).",
+    )
+    email = forms.EmailField(
+        label="Votre adresse électronique (jamais publiée)", required=False,
+        help_text="Pour être informé à chaque étape. Inutile si vous êtes connecté.",
+    )
+    confirm_new = forms.BooleanField(label="Les jeux de données proposés ne répondent pas à ma demande", required=False)
+
+
+class TransitionForm(forms.Form):
+    status = forms.ChoiceField(label="Nouvel état", choices=[(s.value, s.label) for s in Status if s != Status.SUBMITTED])
+    note = forms.CharField(label="Note (envoyée au demandeur et aux soutiens)", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    legal_ground = forms.ChoiceField(label="Motif légal (refus)", required=False, choices=[("", "—"), *LegalGround.choices])
+    assigned_to = forms.ModelChoiceField(
+        label="Organisation productrice (transmission)", required=False, to_field_name="slug",
+        queryset=Organisation.objects.order_by("kind", "name"),
+    )
+    dataset = forms.CharField(label="Jeu de données publié (identifiant dans l'adresse)", required=False)
+
+
+class SupportForm(forms.Form):
+    email = forms.EmailField(label="Votre adresse électronique (si vous n'êtes pas connecté)", required=False)
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(label="Votre commentaire", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AgentsForm(forms.Form):
+    agents = forms.IntegerField(label="Nombre d'agents", min_value=0, required=False, help_text="Laisser vide si inconnu (« à vérifier »).")
+
+
+class AgentsImportForm(forms.Form):
+    file = forms.FileField(label="Fichier CSV (colonnes code et agents)")

@@ -1,0 +1,299 @@
+"""HTML pages: /demandes-de-donnees/ (tracker, CDO dashboard), /obligations/ and the annual report."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from regio.accounts.models import Organisation
+
+from . import obligations, permissions, report, selectors, services
+from .forms import AgentsForm, AgentsImportForm, CommentForm, RequestForm, SupportForm, TransitionForm
+from .models import DataRequest, LegalGround, ObligationStatus, Status, Subject
+from .workflow import ACTION_LABELS, ALLOWED
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(None, error)
+
+
+def request_list(request):
+    f = {k: request.GET.get(k, "").strip() for k in ("q", "status", "holder", "territory")}
+    if f["status"] not in Status.values:
+        f["status"] = ""
+    overdue = request.GET.get("overdue") == "1"
+    qs = selectors.filter_requests(selectors.public_requests(), overdue=overdue, **f)
+    page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    return render(request, "datarequests/list.html", {"page": page, "f": f, "overdue": overdue, "statuses": Status.choices})
+
+
+def request_new(request):
+    suggestions = []
+    if request.method == "POST":
+        form = RequestForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                created = services.submit_request(
+                    request.user, data, email=data["email"] or "", confirm_new=data["confirm_new"], holder=data["holder"]
+                )
+            except services.PossibleDuplicate as exc:
+                suggestions = exc.datasets
+                messages.info(request, str(exc))
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                if created.is_public:
+                    messages.success(request, "Votre demande est enregistrée et publiée.")
+                    return redirect(created)
+                messages.success(request, "Votre demande est enregistrée : elle sera publiée après vérification par un modérateur.")
+                return redirect("datarequests:list")
+    else:
+        form = RequestForm()
+    return render(request, "datarequests/form.html", {"form": form, "suggestions": suggestions})
+
+
+def request_detail(request, slug):
+    r = get_object_or_404(DataRequest.objects.select_related("holder", "assigned_to", "released_dataset"), slug=slug)
+    if not permissions.can_view(request.user, r):
+        raise Http404("Cette demande n'est pas publique.")
+    actions = [(s.value, ACTION_LABELS[s]) for s in ALLOWED[Status(r.status)] if permissions.can_transition(request.user, r, s)]
+    return render(request, "datarequests/detail.html", {
+        "r": r, "transitions": r.transitions.select_related().all(), "comments": r.comments.all(),
+        "actions": actions, "transition_form": TransitionForm(initial={"status": actions[0][0]} if actions else None),
+        "support_form": SupportForm(), "comment_form": CommentForm(), "overdue": r.is_overdue(),
+        "can_moderate": permissions.can_moderate(request.user), "legal_grounds": LegalGround.choices,
+    })
+
+
+@require_POST
+def request_transition(request, slug):
+    r = get_object_or_404(DataRequest, slug=slug)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Formulaire incomplet : " + " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(r)
+    dataset = None
+    if form.cleaned_data["dataset"]:
+        from regio.catalog.models import Dataset
+
+        dataset = Dataset.objects.filter(slug=form.cleaned_data["dataset"].strip()).first()
+        if dataset is None:
+            messages.error(request, f"Jeu de données introuvable : « {form.cleaned_data['dataset']} ».")
+            return redirect(r)
+    try:
+        services.transition(
+            request.user, r, form.cleaned_data["status"], note=form.cleaned_data["note"],
+            legal_ground=form.cleaned_data["legal_ground"], assigned_to=form.cleaned_data["assigned_to"], dataset=dataset,
+        )
+    except services.TransitionForbidden as exc:
+        messages.error(request, str(exc))
+        return render(request, "datarequests/conflict.html", {"r": r, "message": str(exc)}, status=409)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "La demande a été mise à jour ; le demandeur et les soutiens sont prévenus par courriel.")
+    return redirect(r)
+
+
+@require_POST
+def request_support(request, slug):
+    r = get_object_or_404(selectors.public_requests(), slug=slug)
+    form = SupportForm(request.POST)
+    email = form.cleaned_data["email"] if form.is_valid() else request.POST.get("email", "")
+    try:
+        added = services.support(request.user, r, email=email or "")
+    except (ValidationError, services.TransitionForbidden) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, "Merci pour votre soutien." if added else "Vous soutenez déjà cette demande.")
+    return redirect(r)
+
+
+@require_POST
+def request_comment(request, slug):
+    r = get_object_or_404(selectors.public_requests(), slug=slug)
+    form = CommentForm(request.POST)
+    try:
+        services.comment(request.user, r, form.data.get("body", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Commentaire publié.")
+    return redirect(f"{r.get_absolute_url()}#commentaires")
+
+
+@require_POST
+def request_moderate(request, slug):
+    r = get_object_or_404(DataRequest, slug=slug)
+    try:
+        services.moderate_request(request.user, r, approve=request.POST.get("decision") == "approve", reason=request.POST.get("reason", ""))
+    except services.TransitionForbidden as exc:
+        messages.error(request, str(exc))
+    return redirect("datarequests:dashboard")
+
+
+def dashboard(request):
+    if not permissions.can_moderate(request.user):
+        raise PermissionDenied("Tableau de bord réservé à l'administrateur général des données et aux modérateurs.")
+    return render(request, "datarequests/dashboard.html", selectors.dashboard())
+
+
+# --------------------------------------------------------------------------- obligations
+
+MAP_FILLS = {"ob-ok": "#18753c", "ob-ko": "#ce0500", "ob-vol": "#6a6af4", "ob-no": "#cccccc", "ob-check": "#b34000", "ob-none": "#eeeeee"}
+MAP_CLASSES = {
+    "conforme": "ob-ok", "en_defaut": "ob-ko", "volontaire": "ob-vol", "non_soumise": "ob-no",
+    "a_verifier_publie": "ob-check", "a_verifier": "ob-check",
+}
+
+
+def _map_svg(run) -> str:
+    """Communes of the platform's région coloured by status (cached per snapshot)."""
+    if run is None:
+        return ""
+    key = f"datarequests:obligations-map:{run.pk}"
+    svg = cache.get(key)
+    if svg is None:
+        from django.conf import settings
+
+        from regio.territory.maps import Layer, render_svg
+        from regio.territory.models import Commune
+
+        statuses = dict(
+            ObligationStatus.objects.filter(kind="commune").values_list("code", "status")
+        )
+        layers = [
+            Layer(contour, MAP_CLASSES.get(statuses.get(code, ""), "ob-none"), f"{name} : {obligations.STATUS_LABELS.get(statuses.get(code, ''), 'non suivie')}")
+            for code, name, contour in Commune.objects.filter(region_id=settings.REGION_CODE, is_active=True)
+            .exclude(contour="").values_list("code", "name", "contour").iterator(chunk_size=500)
+        ]
+        svg = render_svg(
+            layers, title="Carte des communes selon leur situation au regard de l'obligation d'ouverture des données",
+            description="Chaque commune est colorée selon son statut (légende ci-dessous) ; le tableau donne les mêmes informations.",
+            width=640, height=480,
+        )
+        # Served as an image (its own URL, cached by the browser): colours as presentation attributes.
+        for css_class, fill in MAP_FILLS.items():
+            svg = svg.replace(f'class="{css_class}"', f'class="{css_class}" fill="{fill}" stroke="#ffffff" stroke-width="0.3"')
+        cache.set(key, svg, 3600)
+    return svg
+
+
+def obligations_page(request):
+    f = {k: request.GET.get(k, "").strip() for k in ("kind", "subject", "status", "departement", "q")}
+    sort = request.GET.get("sort", "")
+    rows = selectors.obligation_rows(sort=sort, **f)
+    if request.GET.get("format") == "csv":
+        import io
+
+        out = io.StringIO()
+        obligations.write_csv(out, rows.values(*[c for _, c in obligations.CSV_COLUMNS]).iterator(chunk_size=5000))
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="obligations-ouverture-donnees.csv"'
+        return response
+    page = Paginator(rows.select_related("organisation"), 50).get_page(request.GET.get("page"))
+    run = selectors.latest_run()
+    params = request.GET.copy()
+    params.pop("sort", None)
+    params.pop("page", None)
+    columns = [("nom", "Collectivité"), ("population", "Population"), ("statut", "Situation"), ("jeux", "Jeux publiés"),
+               ("fraicheur", "Fraîcheur (jours)"), ("completude", "Complétude moyenne")]
+    headers = []
+    for key, label in columns:
+        current = sort.lstrip("-") == key
+        desc = sort.startswith("-")
+        headers.append({
+            "label": label, "url": f"?{params.urlencode()}&sort={'' if current and desc else '-'}{key}".replace("?&", "?"),
+            "aria": ("descending" if desc else "ascending") if current else "none",
+        })
+    return render(request, "datarequests/obligations.html", {
+        "page": page, "run": run, "f": f, "sort": sort, "headers": headers, "has_map": run is not None,
+        "status_labels": obligations.STATUS_LABELS, "subjects": Subject.choices, "kinds": Organisation.Kind.choices[:4],
+        "priority_labels": obligations.PRIORITY_LABELS, "params": params.urlencode(),
+    })
+
+
+def obligations_map(request):
+    """The map as an SVG file of its own (a few MB for ~3,800 communes): pages stay light."""
+    run = selectors.latest_run()
+    svg = _map_svg(run)
+    if not svg:
+        raise Http404("Aucune carte : le tableau n'a pas encore été calculé.")
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=600"
+    return response
+
+
+def obligation_detail(request, slug):
+    row = get_object_or_404(ObligationStatus.objects.select_related("organisation"), organisation__slug=slug)
+    can_edit = permissions.is_cdo(request.user)
+    form = AgentsForm(initial={"agents": row.agents})
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("Seul l'administrateur général des données peut renseigner le nombre d'agents.")
+        form = AgentsForm(request.POST)
+        if form.is_valid():
+            obligations.set_agents(request.user, row.organisation, form.cleaned_data["agents"])
+            obligations.compute()
+            messages.success(request, "Nombre d'agents enregistré ; le tableau des obligations est recalculé.")
+            return redirect("datarequests:obligation", slug=slug)
+    priorities = [
+        {"key": p.key, "label": p.label, "published": p.key in row.scdl} for p in obligations.PRIORITIES if row.kind in p.kinds
+    ]
+    return render(request, "datarequests/obligation_detail.html", {
+        "row": row, "priorities": priorities, "status_label": obligations.STATUS_LABELS.get(row.status, row.status),
+        "next": [obligations.PRIORITY_LABELS[k] for k in row.next_to_publish], "form": form, "can_edit": can_edit,
+    })
+
+
+def obligations_manage(request):
+    if not permissions.is_cdo(request.user):
+        raise PermissionDenied("Réservé à l'administrateur général des données.")
+    form = AgentsImportForm()
+    result = None
+    if request.method == "POST":
+        if request.POST.get("action") == "recompute":
+            run = obligations.compute()
+            obligations.publish_open_dataset(run)
+            messages.success(request, f"Tableau recalculé : {run.collectivites} collectivités.")
+            return redirect("datarequests:obligations")
+        form = AgentsImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            raw = form.cleaned_data["file"].read()
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("cp1252")
+            result = obligations.import_agents_csv(request.user, text)
+            obligations.compute()
+    return render(request, "datarequests/obligations_manage.html", {"form": form, "result": result})
+
+
+def annual_report(request):
+    if not permissions.is_cdo(request.user) and not (request.user.is_authenticated and request.user.is_staff):
+        raise PermissionDenied("Rapport annuel : page réservée à l'administrateur général des données.")
+    from django.utils import timezone
+
+    try:
+        year = int(request.GET.get("annee") or timezone.localdate().year)
+    except ValueError:
+        year = timezone.localdate().year
+    data = report.collect(year)
+    if request.GET.get("format") == "pdf":
+        pdf = report.render_pdf(report.render_html(data))
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="rapport-agd-{year}.pdf"'
+        return response
+    return render(request, "datarequests/report_page.html", {"data": data, "year": year})

@@ -1,0 +1,68 @@
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo(site):
+    from io import StringIO
+
+    from regio.accounts.demo import load_demo as accounts_demo
+    from regio.catalog.demo import load_demo as catalog_demo
+    from regio.datarequests.demo import load_demo
+
+    accounts_demo(StringIO())
+    catalog_demo(StringIO())
+    load_demo(StringIO())
+
+
+def test_public_pages_are_accessible(check_page, demo):
+    from regio.datarequests.models import DataRequest
+
+    released = DataRequest.objects.get(status="released")
+    refused = DataRequest.objects.get(status="refused")
+    from regio.accounts.models import Organisation
+
+    amiens = Organisation.objects.get(kind="commune", commune_id="80021").slug
+    for path in [
+        "/demandes-de-donnees/",
+        "/demandes-de-donnees/?status=assigned&overdue=1",
+        "/demandes-de-donnees/nouvelle",
+        released.get_absolute_url(),
+        refused.get_absolute_url(),
+        "/obligations/",
+        "/obligations/?sort=-jeux&kind=commune",
+        f"/obligations/{amiens}",
+    ]:
+        check_page(path)
+
+
+def test_submit_form_shows_catalogue_suggestions(check_page, demo):
+    page = check_page("/demandes-de-donnees/nouvelle")
+    page.fill("#id_title", "Subventions aux associations")
+    page.fill("#id_description", "Liste des subventions versées aux associations, avec les montants et les bénéficiaires.")
+    page.fill("#id_email", "navigateur@exemple.test")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("#suggestions-title")
+    assert "existent peut-être déjà" in page.inner_text("main")
+
+
+def test_cdo_pages_are_accessible(check_page, page, site, demo):
+    from django.test import Client
+
+    from regio.accounts.models import User
+
+    cdo = User.objects.get(email="agd@demo.regio.localhost")
+    client = Client()
+    client.force_login(cdo)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
+    from regio.datarequests.models import DataRequest
+
+    submitted = DataRequest.objects.filter(status="submitted", moderation="not_required").first()
+    for path in [
+        "/demandes-de-donnees/tableau-de-bord",
+        submitted.get_absolute_url(),
+        "/obligations/gestion",
+        "/demandes-de-donnees/rapport-annuel",
+    ]:
+        check_page(path)
