@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "regio.participation",
     "regio.tabular",
     "regio.quality",
+    "regio.finance",
 ]
 
 MIDDLEWARE = [
