@@ -29,7 +29,7 @@ def bar_chart(rows: list[tuple[str, float, str]], *, title: str, description: st
             f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" class="chart-value">{escape(value_format(value))}</text>'
         )
         if href:
-            bar = f'<a href="{escape(href)}" aria-label="{escape(text)}">{bar}</a>'
+            bar = f'<a href="{escape(href)}">{bar}</a>'
         parts.append(bar)
     role = "group" if any(h for _, _, h in rows) else "img"
     return (

@@ -70,8 +70,7 @@ def territory_resolver(org: Organisation):
 
 def demo_budget_csv(org: Organisation, year: int, folder: Path) -> Path:
     """A balanced M52 budget (real nature/function codes and labels, demo amounts)."""
-    siret = (org.siren or "200000000").ljust(9, "0")[:9] + "00010"
-    siret = _luhn_fix(siret)
+    siret = _luhn_fix(_demo_siren(org) + "0001")
     scale = 1 + (year - 2021) * 0.03
     lines = [
         # section, sens, nature, fonction, amount (k€)
@@ -110,10 +109,19 @@ def _grantor_org(path: Path) -> Organisation | None:
     return None
 
 
+def _demo_siren(org: Organisation) -> str:
+    """The organisation's SIREN, else the INSEE numbering of collectivités (``22DD0001k`` for a
+    département, ``23RR0000k`` for a région — the latter is a demo identifier)."""
+    if org.siren:
+        return org.siren
+    if org.kind == "departement":
+        return _luhn_fix(f"22{org.departement_id}0001"[:8])
+    return _luhn_fix(f"23{org.region_id}0000"[:8])
+
+
 def _luhn_fix(base13: str) -> str:
     from .importers.scdl import luhn_ok
 
-    base13 = base13[:13]
     for d in "0123456789":
         if luhn_ok(base13 + d):
             return base13 + d

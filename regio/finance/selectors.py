@@ -276,15 +276,14 @@ def similar_collectivites(siret: str, year: int, budget_type: str, limit: int = 
     """Collectivités with a budget the same year whose population is closest (per inhabitant)."""
     from regio.accounts.models import Organisation
 
-    orgs = {}
-    for org in Organisation.objects.filter(siren__in={s[:9] for s in BudgetLine.objects.filter(year=year).values_list("collectivite_siret", flat=True).distinct()}).select_related("commune", "epci", "departement", "region"):
-        orgs[org.siren] = org
     rows = []
-    for row in (
+    found = list(
         BudgetLine.objects.filter(year=year, budget_type=budget_type, direction="dépense")
-        .values("collectivite_siret", "collectivite_name").annotate(total=Sum("amount_cents"))
-    ):
-        org = orgs.get(row["collectivite_siret"][:9])
+        .values("collectivite_siret", "collectivite_name", "organisation_id").annotate(total=Sum("amount_cents"))
+    )
+    orgs = Organisation.objects.in_bulk({r["organisation_id"] for r in found if r["organisation_id"]})
+    for row in found:
+        org = orgs.get(row.pop("organisation_id"))
         territory = org and (org.commune or org.epci or org.departement or org.region)
         population = getattr(territory, "population", None) if territory else None
         rows.append({**row, "population": population,
