@@ -92,12 +92,17 @@ class Parsed:
 
 
 def _get(raw: dict[str, str], *names: str) -> str:
-    lowered = {k.lower(): v for k, v in raw.items()}
+    """First non-empty value among ``names`` (column names are matched case-insensitively:
+    ``lowered`` rows from :func:`lower_keys`)."""
     for name in names:
-        value = lowered.get(name.lower())
+        value = raw.get(name.lower())
         if value:
             return value
     return ""
+
+
+def lower_keys(raw: dict[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in raw.items()}
 
 
 SUBSIDY_REQUIRED = ("nomAttribuant", "idAttribuant", "dateConvention", "nomBeneficiaire", "objet", "montant")
@@ -109,6 +114,7 @@ def missing_subsidy_columns(columns: list[str]) -> list[str]:
 
 
 def parse_subsidy(raw: dict[str, str]) -> Parsed:
+    raw = lower_keys(raw)
     out = Parsed()
     reasons = out.reasons
     grantor_siret, err = check_siret(_get(raw, "idAttribuant"), "Attribuant", required=True)
@@ -189,6 +195,7 @@ def _amount_field(raw: dict[str, str], budget_type: str) -> tuple[str, str]:
 
 
 def parse_budget(raw: dict[str, str], default_nomenclature: str) -> Parsed:
+    raw = lower_keys(raw)
     out = Parsed()
     reasons = out.reasons
     budget_type = _get(raw, "BGT_NATDEC").lower()
