@@ -188,7 +188,7 @@ def _insert(model, rows: list[dict]) -> None:
     prepared = {f.attname for f in fields if f.get_internal_type() in ("DateField", "DateTimeField", "JSONField")}
     params = [
         [f.get_db_prep_save(row.get(name, defaults[name]), connection) if name in prepared else row.get(name, defaults[name])
-         for f, name in zip(fields, names)]
+         for f, name in zip(fields, names, strict=True)]
         for row in rows
     ]
     with connection.cursor() as cursor:

@@ -204,3 +204,17 @@ def test_catalogue_resource_with_scdl_schema_is_imported(somme, dep80, media, se
     batch = ImportBatch.objects.get(origin="catalog")
     assert batch.organisation == dep80 and batch.rows_imported == 11
     assert batch.source_key.startswith("catalog.resource:")
+
+
+def test_per_inhabitant_matches_the_territory_lens(demo):
+    from regio.territory.selectors import per_inhabitant
+
+    qs = Subsidy.objects.all()
+    amounts = {code: cents / 100 for code, cents in selectors.by_commune_cents(qs).items()}
+    for level in ("commune", "epci"):
+        expected = per_inhabitant(amounts, level)
+        mine = {r["code"]: r for r in selectors.territory_per_inhabitant(qs, level)}
+        assert set(mine) == set(expected) and mine
+        for code, values in expected.items():
+            assert mine[code]["total"] == pytest.approx(values["total"])
+            assert mine[code]["population"] == values["population"]
