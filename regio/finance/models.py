@@ -105,8 +105,11 @@ class Subsidy(models.Model):
     class Meta:
         ordering = ["-decision_date", "id"]
         indexes = [
-            models.Index(fields=["year", "beneficiary_commune"], name="finance_sub_year_commune"),
-            models.Index(fields=["year", "beneficiary_name_search"], name="finance_sub_year_benef"),
+            # covering indexes of the explorer's GROUP BYs (by year, per commune, per beneficiary)
+            models.Index(fields=["year", "amount_cents"], name="finance_sub_year_amount"),
+            models.Index(fields=["year", "beneficiary_commune", "amount_cents"], name="finance_sub_year_commune"),
+            models.Index(fields=["year", "beneficiary_epci_id", "amount_cents"], name="finance_sub_year_epci"),
+            models.Index(fields=["year", "beneficiary_siret", "beneficiary_name", "amount_cents"], name="finance_sub_year_benef"),
             models.Index(fields=["grantor_siret", "year"], name="finance_sub_grantor_year"),
         ]
         verbose_name = "subvention"

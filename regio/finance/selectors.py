@@ -59,7 +59,7 @@ def subsidies(f: SubsidyFilters | None = None) -> QuerySet:
 
 
 def totals(qs: QuerySet) -> dict:
-    agg = qs.aggregate(total=Sum("amount_cents"), count=Count("id"))
+    agg = qs.aggregate(total=Sum("amount_cents"), count=Count("*"))
     return {"total_cents": agg["total"] or 0, "count": agg["count"]}
 
 
@@ -70,7 +70,7 @@ def quarantine_warning(kind: str, organisation_ids: list[int] | None = None, yea
         qs = qs.filter(batch__organisation_id__in=organisation_ids)
     if year:
         qs = qs.filter(Q(year=year) | Q(year__isnull=True))
-    agg = qs.aggregate(n=Count("id"), amount=Sum("amount_cents"))
+    agg = qs.aggregate(n=Count("*"), amount=Sum("amount_cents"))
     if not agg["n"]:
         return None
     return {
@@ -86,19 +86,19 @@ def quarantine_warning(kind: str, organisation_ids: list[int] | None = None, yea
 
 def top_beneficiaries(qs: QuerySet, limit: int = 10) -> list[dict]:
     return list(
-        qs.values("beneficiary_name", "beneficiary_siret")
-        .annotate(total=Sum("amount_cents"), n=Count("id"))
+        qs.values("beneficiary_siret", "beneficiary_name")
+        .annotate(total=Sum("amount_cents"), n=Count("*"))
         .order_by("-total", "beneficiary_name")[:limit]
     )
 
 
 def by_year(qs: QuerySet) -> list[dict]:
-    return list(qs.values("year").annotate(total=Sum("amount_cents"), n=Count("id")).order_by("year"))
+    return list(qs.values("year").annotate(total=Sum("amount_cents"), n=Count("*")).order_by("year"))
 
 
 def by_grantor(qs: QuerySet) -> list[dict]:
     return list(
-        qs.values("grantor_siret", "grantor_name").annotate(total=Sum("amount_cents"), n=Count("id")).order_by("-total")
+        qs.values("grantor_siret", "grantor_name").annotate(total=Sum("amount_cents"), n=Count("*")).order_by("-total")
     )
 
 
@@ -170,7 +170,7 @@ def lorenz(values: list[int]) -> tuple[list[tuple[float, float]], float | None]:
 def beneficiary_totals(qs: QuerySet) -> list[int]:
     return [
         row["total"]
-        for row in qs.values("beneficiary_siret", "beneficiary_name_search").annotate(total=Sum("amount_cents"))
+        for row in qs.values("beneficiary_siret", "beneficiary_name").annotate(total=Sum("amount_cents"))
     ]
 
 
@@ -183,7 +183,7 @@ def decree_completeness(organisation_ids: list[int] | None = None) -> list[dict]
     rows = (
         qs.values("grantor_siret", "grantor_name")
         .annotate(
-            n=Count("id"),
+            n=Count("*"),
             above=Count("id", filter=Q(amount_cents__gt=2_300_000)),
             above_without_siret=Count("id", filter=Q(amount_cents__gt=2_300_000, beneficiary_siret="")),
         )
@@ -206,7 +206,7 @@ def decree_completeness(organisation_ids: list[int] | None = None) -> list[dict]
 def budget_collectivites() -> list[dict]:
     return list(
         BudgetLine.objects.values("collectivite_siret", "collectivite_name", "organisation__slug")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by("collectivite_name")
     )
 

@@ -10,7 +10,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from regio.accounts.models import Organisation
 from regio.accounts.permissions import organisations_user_can_edit
 from regio.territory.maps import Layer, render_svg
 from regio.territory.selectors import contours
@@ -198,7 +197,7 @@ def budgets(request):
         return _export(request, {c["name"]: c for c in chart_list})
     for c in chart_list:
         c["shown"] = c["rows"]
-    orgs = list(Organisation.objects.filter(siren=siret[:9]).values_list("id", flat=True))
+    orgs = [pk for pk in lines.order_by().values_list("organisation_id", flat=True).distinct() if pk]
     name = next((c["collectivite_name"] for c in collectivites if c["collectivite_siret"] == siret), siret)
     balance = [
         {"section": s, "ok": a["recette"] == a["dépense"], "diff": a["recette"] - a["dépense"], **a}
