@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
@@ -131,4 +131,4 @@ def post_import(request, organisation: Form[str], kind: Form[str], file: File[Up
         raise HttpError(403, str(exc)) from exc
     except services.ImportRefused as exc:
         raise HttpError(422, str(exc)) from exc
-    return 201, batch_dict(batch)
+    return Status(201, batch_dict(batch))

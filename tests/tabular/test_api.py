@@ -36,7 +36,8 @@ def test_submit_file_converts_in_the_background_task(somme):
     assert {c["name"] for c in resource.columns} >= {"montant", "dateConvention"}
 
 
-def test_queued_resource_explains_why_there_is_no_preview(client, tabular_root):
+def test_queued_resource_explains_why_there_is_no_preview(client, tabular_root, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
     services.submit_file(KEY, SOMME)  # the database backend only queues it
     resource = TabularResource.objects.get(resource_key=KEY)
     assert resource.status == Status.QUEUED
