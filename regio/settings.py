@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "regio.crowdfunding",
     "regio.harvest",
     "regio.datarequests",
+    "regio.finance",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,414 @@
+"""Writes of the finance app: imports (upload, command line, catalogue resources) and the
+consolidated subsidies dataset published in the catalogue."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+
+from regio.accounts.models import Organisation
+from regio.accounts.permissions import can_edit_for
+from regio.tabular.engine.errors import TabularError
+
+from .importers import scdl
+from .importers.reader import read_rows
+from .models import BudgetLine, ImportBatch, QuarantinedRow, Subsidy
+
+log = logging.getLogger(__name__)
+CHUNK = 5000
+
+CommuneResolver = Callable[[dict], "str | None"]
+
+
+class ImportRefused(Exception):
+    """The whole file was refused (French message); the previous good state is kept."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def require_import_for(user, organisation: Organisation) -> None:
+    if not can_edit_for(user, organisation):
+        raise PermissionDenied(
+            f"Vous ne pouvez pas importer de données financières au nom de « {organisation.name} » : "
+            "il faut en être éditeur ou administrateur."
+        )
+
+
+def _siren_communes() -> dict[str, str]:
+    """SIREN of a collectivité organisation → INSEE code of its commune (beneficiary resolution)."""
+    out = {}
+    for org in Organisation.objects.exclude(siren="").select_related("commune"):
+        if org.commune_id:
+            out[org.siren] = org.commune_id
+    return out
+
+
+def commune_of_siren(siren: str) -> str | None:
+    """A commune's SIREN is ``21`` + département + ``0`` + commune number + key (INSEE numbering of
+    collectivités): ``218601946`` is Poitiers, INSEE ``86194``."""
+    if len(siren) == 9 and siren.startswith("21") and siren[4] == "0":
+        return siren[2:4] + siren[5:8]
+    return None
+
+
+def organisation_of_siren(siren: str) -> Organisation | None:
+    """The collectivité organisation publishing under ``siren`` (SIREN stored, or département
+    ``22DD…`` / commune ``21DD0CCC…`` numbering)."""
+    org = Organisation.objects.filter(siren=siren).first() if siren else None
+    if org is None and len(siren) == 9 and siren.startswith("22"):
+        org = Organisation.objects.filter(kind="departement", departement_id=siren[2:4]).first()
+    if org is None and commune_of_siren(siren):
+        org = Organisation.objects.filter(kind="commune", commune_id=commune_of_siren(siren)).first()
+    return org
+
+
+def default_resolver() -> CommuneResolver:
+    sirens = _siren_communes()
+
+    def resolve(record: dict) -> str | None:
+        siret = record.get("beneficiary_siret") or ""
+        if not siret:
+            return None
+        return sirens.get(siret[:9]) or commune_of_siren(siret[:9])
+
+    return resolve
+
+
+def _commune_parents(codes) -> dict[str, tuple[str, str]]:
+    from regio.territory.models import Commune
+
+    codes = list(set(codes))
+    out = {}
+    for i in range(0, len(codes), 500):
+        for code, epci, dep in Commune.objects.filter(code__in=codes[i : i + 500]).values_list("code", "epci_id", "departement_id"):
+            out[code] = (epci or "", dep or "")
+    return out
+
+
+def _existing(model, hashes: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(hashes), 900):
+        found.update(model.objects.filter(row_hash__in=hashes[i : i + 900]).values_list("row_hash", flat=True))
+    return found
+
+
+def run_import(
+    kind: str, path: Path, *, organisation: Organisation | None, user=None, origin: str = ImportBatch.Origin.UPLOAD,
+    file_name: str = "", source_key: str = "", nomenclature: str = "M57", is_demo: bool = False,
+    resolver: CommuneResolver | None = None, check_permission: bool = True, publish: bool = True,
+) -> ImportBatch:
+    """Import one SCDL file. Valid rows are imported, failing rows quarantined with their French
+    reason; a file already imported (same SHA-256 and kind) changes nothing."""
+    path = Path(path)
+    if check_permission and organisation is not None:
+        require_import_for(user, organisation)
+    if kind not in ImportBatch.Kind.values:
+        raise ImportRefused(f"Type d'import « {kind} » inconnu (subventions ou budget).")
+    digest = sha256_of(path)
+    previous = ImportBatch.objects.filter(kind=kind, file_sha256=digest, status=ImportBatch.Status.DONE).first()
+    if previous is not None:
+        previous.report = {**previous.report, "reimport": "Ce fichier a déjà été importé : rien n'a changé."}
+        return previous
+    try:
+        columns, rows = read_rows(path)
+    except TabularError as exc:
+        raise ImportRefused(str(exc)) from exc
+    missing = scdl.missing_subsidy_columns(columns) if kind == "subventions" else scdl.missing_budget_columns(columns)
+    if missing:
+        raise ImportRefused(
+            f"Colonnes obligatoires absentes du fichier : {', '.join(missing)}. "
+            f"Colonnes trouvées : {', '.join(columns)}. Est-ce bien un fichier SCDL {kind} ?"
+        )
+    if kind == "budget" and nomenclature.upper() not in ("M57", "M14", "M52", "M71"):
+        raise ImportRefused(f"Nomenclature « {nomenclature} » inconnue (attendu : M57, M14, M52, M71).")
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            kind=kind, origin=origin, organisation=organisation, source_key=source_key[:200],
+            file_name=(file_name or path.name)[:255], file_sha256=digest, is_demo=is_demo,
+            created_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
+        )
+        if kind == "subventions":
+            _import_subsidies(batch, rows, resolver or default_resolver())
+        else:
+            _import_budget(batch, rows, nomenclature.upper())
+    if publish and kind == "subventions":
+        transaction.on_commit(_schedule_publication)
+    return batch
+
+
+def _quarantine(batch, line, raw, reasons, parsed=None) -> QuarantinedRow:
+    return QuarantinedRow(
+        batch=batch, line=line, raw=raw, reasons=reasons,
+        amount_cents=parsed.amount_cents if parsed else None, year=parsed.year if parsed else None,
+    )
+
+
+def _flush(model, batch, pending: list[tuple[int, dict, dict]], quarantined: list, stats: dict, seen: set) -> None:
+    existing = _existing(model, [rec["row_hash"] for _, rec, _ in pending])
+    rows = []
+    for line, rec, _raw in pending:
+        if rec["row_hash"] in existing:
+            stats["unchanged"] += 1
+            continue
+        rows.append({"batch_id": batch.pk, "organisation_id": batch.organisation_id, "line": line, "is_demo": batch.is_demo, **rec})
+    _insert(model, rows)
+    stats["imported"] += len(rows)
+    pending.clear()
+    if quarantined:
+        QuarantinedRow.objects.bulk_create(quarantined, batch_size=1000)
+        stats["quarantined"] += len(quarantined)
+        quarantined.clear()
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """Plain ``executemany`` INSERT: the same values ``bulk_create`` would write (every column given,
+    values prepared by each field), ~3× faster on large files."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    names = [f.attname for f in fields]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    defaults = {f.attname: f.get_default() for f in fields}
+    # plain values (str, int, float, bool, None) go as they are; only dates need the backend's adapter
+    prepared = {f.attname for f in fields if f.get_internal_type() in ("DateField", "DateTimeField", "JSONField")}
+    params = [
+        [f.get_db_prep_save(row.get(name, defaults[name]), connection) if name in prepared else row.get(name, defaults[name])
+         for f, name in zip(fields, names, strict=True)]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        for i in range(0, len(params), 2000):
+            cursor.executemany(sql, params[i : i + 2000])
+
+
+def _import_subsidies(batch: ImportBatch, rows, resolver: CommuneResolver) -> None:
+    stats = {"read": 0, "imported": 0, "unchanged": 0, "quarantined": 0}
+    reasons_count: dict[str, int] = defaultdict(int)
+    seen: dict[str, int] = {}
+    pending: list = []
+    quarantined: list = []
+    years = defaultdict(int)
+    for line, raw in rows:
+        stats["read"] += 1
+        parsed = scdl.parse_subsidy(raw)
+        rec = parsed.record
+        if not parsed.reasons and rec["row_hash"] in seen:
+            parsed.reasons.append(f"Ligne en double (identique à la ligne {seen[rec['row_hash']]}).")
+        if parsed.reasons:
+            for r in parsed.reasons:
+                reasons_count[r.split("«")[0].split("(")[0].strip()] += 1
+            quarantined.append(_quarantine(batch, line, raw, parsed.reasons, parsed))
+        else:
+            seen[rec["row_hash"]] = line
+            years[rec["year"]] += 1
+            pending.append((line, rec, raw))
+        if len(pending) >= CHUNK:
+            _resolve(pending, resolver)
+            _flush(Subsidy, batch, pending, quarantined, stats, set())
+    _resolve(pending, resolver)
+    _flush(Subsidy, batch, pending, quarantined, stats, set())
+    _finish(batch, stats, reasons_count, {"years": dict(sorted(years.items()))})
+
+
+def _resolve(pending, resolver) -> None:
+    codes = {}
+    for _, rec, _ in pending:
+        code = resolver(rec)
+        codes[rec["row_hash"]] = code
+    parents = _commune_parents(c for c in codes.values() if c)
+    for _, rec, _ in pending:
+        code = codes.get(rec["row_hash"])
+        if code and code in parents:
+            rec["beneficiary_commune_id"] = code
+            rec["beneficiary_epci_id"], rec["beneficiary_departement_id"] = parents[code]
+
+
+def _import_budget(batch: ImportBatch, rows, nomenclature: str) -> None:
+    stats = {"read": 0, "imported": 0, "unchanged": 0, "quarantined": 0}
+    reasons_count: dict[str, int] = defaultdict(int)
+    seen: dict[str, int] = {}
+    pending: list = []
+    quarantined: list = []
+    for line, raw in rows:
+        stats["read"] += 1
+        parsed = scdl.parse_budget(raw, nomenclature)
+        rec = parsed.record
+        if not parsed.reasons and rec["row_hash"] in seen:
+            parsed.reasons.append(f"Ligne en double (identique à la ligne {seen[rec['row_hash']]}).")
+        if parsed.reasons:
+            for r in parsed.reasons:
+                reasons_count[r.split("«")[0].split("(")[0].strip()] += 1
+            quarantined.append(_quarantine(batch, line, raw, parsed.reasons, parsed))
+        else:
+            seen[rec["row_hash"]] = line
+            pending.append((line, rec, raw))
+        if len(pending) >= CHUNK:
+            _flush(BudgetLine, batch, pending, quarantined, stats, set())
+    _flush(BudgetLine, batch, pending, quarantined, stats, set())
+    from .selectors import balance_checks
+
+    _finish(batch, stats, reasons_count, {"balance": balance_checks(batch)})
+
+
+def _finish(batch: ImportBatch, stats: dict, reasons_count: dict, extra: dict) -> None:
+    batch.rows_read = stats["read"]
+    batch.rows_imported = stats["imported"]
+    batch.rows_unchanged = stats["unchanged"]
+    batch.rows_quarantined = stats["quarantined"]
+    batch.report = {"reasons": dict(sorted(reasons_count.items(), key=lambda kv: -kv[1])), **extra}
+    batch.save()
+
+
+def import_upload(user, organisation: Organisation, kind: str, upload, *, nomenclature: str = "M57") -> ImportBatch:
+    """An agent uploads a file for an organisation they edit for."""
+    require_import_for(user, organisation)
+    with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as tmp:
+        for chunk in upload.chunks():
+            tmp.write(chunk)
+    try:
+        return run_import(
+            kind, Path(tmp.name), organisation=organisation, user=user, origin=ImportBatch.Origin.UPLOAD,
+            file_name=upload.name, nomenclature=nomenclature, check_permission=False,
+        )
+    finally:
+        Path(tmp.name).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- catalogue integration
+
+CONSOLIDATED_SLUG = "subventions-consolidees-du-territoire"
+
+
+def scdl_kind_of_schema(schema: str) -> str | None:
+    """``subventions`` / ``budget`` for an SCDL schema URL or name, else None."""
+    text = (schema or "").lower()
+    if "scdl" not in text and "opendatafrance" not in text:
+        return None
+    if "subvention" in text:
+        return "subventions"
+    if "budget" in text:
+        return "budget"
+    return None
+
+
+def import_catalog_resource(resource) -> ImportBatch | None:
+    """Import a catalogue resource whose schema is SCDL budget or subventions (local file or URL
+    fetched through the SSRF-safe client). The consolidated dataset itself is skipped."""
+    kind = scdl_kind_of_schema(resource.schema)
+    if kind is None or resource.dataset.slug == CONSOLIDATED_SLUG:
+        return None
+    key = f"catalog.resource:{resource.pk}"
+    with tempfile.TemporaryDirectory(prefix="regio-finance-") as tmp:
+        target = Path(tmp) / "resource.csv"
+        if resource.file:
+            with resource.file.open("rb") as src, open(target, "wb") as out:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    out.write(chunk)
+        elif resource.url:
+            from regio.core.http import fetch
+
+            response = fetch(resource.url)
+            target.write_bytes(response.content)
+        else:
+            return None
+        try:
+            return run_import(
+                kind, target, organisation=resource.dataset.publisher, origin=ImportBatch.Origin.CATALOG,
+                file_name=resource.title, source_key=key, check_permission=False,
+            )
+        except ImportRefused as exc:
+            return ImportBatch.objects.create(
+                kind=kind, origin=ImportBatch.Origin.CATALOG, organisation=resource.dataset.publisher,
+                source_key=key, file_name=resource.title[:255], file_sha256=sha256_of(target),
+                status=ImportBatch.Status.FAILED, error=str(exc),
+            )
+
+
+def _schedule_publication() -> None:
+    from .tasks import publish_consolidated_task
+
+    try:
+        publish_consolidated_task.enqueue()
+    except Exception:  # a failed publication must never undo an import
+        log.exception("publication des subventions consolidées non planifiée")
+
+
+def publish_consolidated() -> object | None:
+    """(Re)publish every imported subsidy as one catalogue dataset with CSV and Parquet resources
+    in the SCDL subventions columns. Published by the région's organisation through a platform
+    account that is an editor of it."""
+    from django.core.files.base import File
+
+    from regio.catalog import services as catalog
+    from regio.catalog.models import Dataset
+    from regio.territory.selectors import platform_region
+
+    from .exports import write_consolidated
+
+    region = platform_region()
+    org = Organisation.objects.filter(kind="region", region=region).first() if region else None
+    if org is None:
+        return None
+    bot = _platform_publisher(org)
+    schema_url = "https://gitlab.com/opendatafrance/scdl/subventions/raw/v2.1.1/schema.json"
+    dataset = Dataset.objects.filter(slug=CONSOLIDATED_SLUG).first()
+    if dataset is None:
+        dataset = catalog.create_dataset(bot, org, {
+            "title": "Subventions consolidées du territoire",
+            "slug": CONSOLIDATED_SLUG,
+            "description": (
+                "Toutes les subventions publiées au format SCDL par les collectivités du territoire et importées "
+                "dans la plateforme (dépôts, ressources du catalogue, ligne de commande), consolidées en un seul "
+                "fichier. Mis à jour automatiquement à chaque import."
+            ),
+            "licence": "lov2", "frequency": "CONT", "conforms_to": schema_url,
+            "keywords": ["subventions", "SCDL", "finances publiques"],
+        }, publish=True)
+    with tempfile.TemporaryDirectory(prefix="regio-finance-") as tmp:
+        csv_path, parquet_path = write_consolidated(Path(tmp))
+        with transaction.atomic():
+            old = list(dataset.resources.all())
+            for path, fmt, media in ((csv_path, "csv", "text/csv"), (parquet_path, "parquet", "application/vnd.apache.parquet")):
+                with open(path, "rb") as handle:
+                    upload = File(handle, name=path.name)
+                    upload.content_type = media
+                    catalog.add_resource(
+                        bot, dataset, title=f"Subventions consolidées ({fmt.upper()})", upload=upload, format=fmt,
+                        schema=schema_url, media_type=media,
+                    )
+            for resource in old:
+                if resource.file:
+                    resource.file.delete(save=False)
+                resource.delete()
+    return dataset
+
+
+def _platform_publisher(org: Organisation):
+    from regio.accounts.models import Membership, User
+
+    user, created = User.objects.get_or_create(
+        email="publication-automatique@regio.invalid",
+        defaults={"full_name": "Publication automatique (finances)", "is_active": True},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save()
+    Membership.objects.update_or_create(
+        user=user, organisation=org, defaults={"role": Membership.Role.EDITOR, "status": Membership.Status.ACTIVE}
+    )
+    return user

@@ -1,0 +1,246 @@
+"""HTML pages: /subventions/ (explorer, equality of territories), /budgets/, agent import."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from regio.accounts.permissions import organisations_user_can_edit
+from regio.territory.maps import Layer, render_svg
+from regio.territory.selectors import contours
+
+from . import charts, selectors, services
+from .exports import rows_to_csv
+from .models import ImportBatch, Subsidy
+
+
+def _float(value):
+    try:
+        return float(str(value).replace(",", ".").replace(" ", "")) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def filters_from(params) -> selectors.SubsidyFilters:
+    year = params.get("annee", "")
+    return selectors.SubsidyFilters(
+        grantor=params.get("attribuant", "").strip(), beneficiary=params.get("beneficiaire", "").strip(),
+        q=params.get("q", "").strip(), year=int(year) if year.isdigit() else None, nature=params.get("nature", "").strip(),
+        min_eur=_float(params.get("min")), max_eur=_float(params.get("max")), territory=params.get("territoire", "").strip(),
+    )
+
+
+def _chart(name, title, description, header, rows, svg):
+    return {"name": name, "title": title, "description": description, "header": header, "rows": rows, "svg": svg}
+
+
+def _export(request, charts_by_name: dict):
+    """``?export=<chart>.csv`` → the chart's data; ``?export=<chart>.svg`` → the SVG itself."""
+    wanted = request.GET.get("export", "")
+    name, _, ext = wanted.rpartition(".")
+    chart = charts_by_name.get(name)
+    if chart is None or ext not in ("csv", "svg"):
+        raise Http404("Graphique inconnu.")
+    if ext == "svg":
+        if not chart["svg"]:
+            raise Http404("Graphique vide.")
+        response = HttpResponse(chart["svg"], content_type="image/svg+xml; charset=utf-8")
+    else:
+        response = HttpResponse(rows_to_csv(chart["header"], chart["rows"]), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{ext}"'
+    return response
+
+
+def _map(rows: list[dict], title: str) -> str:
+    values = [r["per_inhabitant"] for r in rows if r["per_inhabitant"]]
+    if not values:
+        return ""
+    ordered = sorted(values)
+    cuts = [ordered[min(len(ordered) - 1, int(len(ordered) * q / 5))] for q in range(1, 5)]
+    shapes = contours([r["code"] for r in rows])
+    layers = []
+    for r in rows:
+        v = r["per_inhabitant"] or 0
+        klass = 1 + sum(1 for c in cuts if v > c)
+        layers.append(Layer(shapes.get(r["code"], ""), f"q{klass}", f"{r['name']} : {v:,.2f} € par habitant".replace(",", " ")))
+    return render_svg(layers, title=title, description=(
+        "Carte des communes des bénéficiaires, plus la couleur est foncée plus le montant par habitant est élevé "
+        "(5 classes de même effectif). Les valeurs sont dans le tableau qui suit."))
+
+
+def subsidies(request):
+    f = filters_from(request.GET)
+    qs = selectors.subsidies(f)
+    total = selectors.totals(qs)
+    query = urlencode({k: v for k, v in request.GET.items() if k not in ("page", "export") and v})
+    top = selectors.top_beneficiaries(qs, 10)
+    per_commune = selectors.territory_per_inhabitant(qs, "commune")
+    per_epci = selectors.territory_per_inhabitant(qs, "epci")
+    split = selectors.urban_rural(qs)
+    points, gini = selectors.lorenz(selectors.beneficiary_totals(qs))
+    years = selectors.by_year(qs)
+    g = "non calculable" if gini is None else f"{gini:.3f}".replace(".", ",")
+    chart_list = [
+        _chart(
+            "beneficiaires", "Les dix premiers bénéficiaires",
+            "Montant total reçu par les dix premiers bénéficiaires, du plus grand au plus petit. Chaque barre mène aux subventions du bénéficiaire.",
+            ["beneficiaire", "siret", "montant_eur", "nombre"],
+            [[r["beneficiary_name"], r["beneficiary_siret"], f"{r['total'] / 100:.2f}", r["n"]] for r in top],
+            charts.bar_chart(
+                [(r["beneficiary_name"], r["total"], "?" + urlencode({"beneficiaire": r["beneficiary_siret"] or r["beneficiary_name"]})) for r in top],
+                title="Les dix premiers bénéficiaires", description="Montant total reçu par bénéficiaire.", uid="c-benef"),
+        ),
+        _chart(
+            "annees", "Montants par année", "Total des subventions attribuées par année de convention.",
+            ["annee", "montant_eur", "nombre"], [[r["year"], f"{r['total'] / 100:.2f}", r["n"]] for r in years],
+            charts.bar_chart([(str(r["year"]), r["total"], "?" + urlencode({"annee": r["year"]})) for r in years],
+                             title="Montants par année", description="Total par année de convention.", uid="c-annees"),
+        ),
+        _chart(
+            "communes", "Montant par habitant, par commune du bénéficiaire",
+            "Somme des subventions reçues par les bénéficiaires situés dans chaque commune, divisée par sa population.",
+            ["code_insee", "commune", "montant_eur", "population", "eur_par_habitant"],
+            [[r["code"], r["name"], f"{r['total']:.2f}", r["population"] or "", f"{r['per_inhabitant']:.4f}" if r["per_inhabitant"] else ""] for r in per_commune],
+            _map(per_commune, "Subventions par habitant, par commune du bénéficiaire"),
+        ),
+        _chart(
+            "epci", "Montant par habitant, par intercommunalité (EPCI)",
+            "Somme des subventions reçues par les bénéficiaires de chaque EPCI, divisée par la population de ses communes.",
+            ["siren_epci", "epci", "montant_eur", "population", "eur_par_habitant"],
+            [[r["code"], r["name"], f"{r['total']:.2f}", r["population"] or "", f"{r['per_inhabitant']:.4f}" if r["per_inhabitant"] else ""] for r in per_epci],
+            charts.bar_chart([(r["name"], (r["per_inhabitant"] or 0) * 100, "?" + urlencode({"territoire": r["code"]})) for r in per_epci[:15]],
+                             title="Euros par habitant, par EPCI", description="Montant par habitant des 15 premiers EPCI.", uid="c-epci",
+                             value_format=lambda v: f"{v / 100:,.2f} €/hab.".replace(",", " ")),
+        ),
+        _chart(
+            "urbain-rural", "Communes urbaines et rurales",
+            "Répartition des montants selon la grille communale de densité de la commune du bénéficiaire (urbain : classes 1 à 4, rural : 5 à 7).",
+            ["categorie", "montant_eur"], [[k, f"{v:.2f}"] for k, v in split.items()],
+            charts.bar_chart([(k, v * 100, "") for k, v in split.items()], title="Montants urbains et ruraux",
+                             description="Total des subventions par catégorie de densité.", uid="c-ur"),
+        ),
+        _chart(
+            "lorenz", f"Concentration : courbe de Lorenz (indice de Gini {g})",
+            "Part cumulée des montants en fonction de la part cumulée des bénéficiaires, du plus petit au plus grand.",
+            ["part_beneficiaires", "part_montants"], [[f"{x:.4f}", f"{y:.4f}"] for x, y in points],
+            charts.lorenz_chart(points, gini),
+        ),
+    ]
+    by_name = {c["name"]: c for c in chart_list}
+    if request.GET.get("export"):
+        return _export(request, by_name)
+    for c in chart_list:  # long tables: the page shows the first 50 rows, the CSV has them all
+        c["shown"] = c["rows"][:50]
+    page = Paginator(qs.select_related("beneficiary_commune"), 25).get_page(request.GET.get("page"))
+    return render(request, "finance/subsidies.html", {
+        "filters": f, "total": total, "page": page, "query": query, "charts": chart_list, "gini": gini,
+        "warning": selectors.quarantine_warning("subventions", year=f.year),
+        "completeness": selectors.decree_completeness(),
+        "has_demo": Subsidy.objects.filter(is_demo=True).exists(),
+        "grantors": selectors.by_grantor(Subsidy.objects.all()),
+        "years": [r["year"] for r in selectors.by_year(Subsidy.objects.all())],
+    })
+
+
+def budgets(request):
+    collectivites = selectors.budget_collectivites()
+    siret = request.GET.get("collectivite") or (collectivites[0]["collectivite_siret"] if collectivites else "")
+    ctx = {"collectivites": collectivites, "siret": siret}
+    if not siret:
+        return render(request, "finance/budgets.html", ctx)
+    years = selectors.budget_years(siret)
+    year = int(request.GET["annee"]) if request.GET.get("annee", "").isdigit() else (years[-1] if years else None)
+    types = selectors.budget_types(siret, year) if year else []
+    budget_type = request.GET.get("type") if request.GET.get("type") in types else (types[0] if types else "")
+    by = request.GET.get("par") if request.GET.get("par") in ("fonction", "nature") else "fonction"
+    direction = request.GET.get("sens") if request.GET.get("sens") in ("dépense", "recette") else "dépense"
+    prefix = "".join(ch for ch in request.GET.get("code", "") if ch.isalnum())[:10]
+    lines = selectors.budget_lines(siret, year, budget_type) if year else selectors.budget_lines(siret, 0, "")
+    secs = selectors.sections(lines)
+    base = {"collectivite": siret, "annee": year, "type": budget_type, "par": by, "sens": direction}
+    parts = selectors.breakdown(lines.filter(direction=direction), by, prefix=prefix)
+    evo = selectors.evolution(siret)
+    similar = selectors.similar_collectivites(siret, year, budget_type) if year else []
+    label = "fonction" if by == "fonction" else "nature"
+    chart_list = [
+        _chart(
+            "repartition", f"Répartition des {direction}s par {label}" + (f" (sous-niveaux de {prefix})" if prefix else ""),
+            f"Montant des {direction}s par {label}, du plus grand au plus petit. Chaque barre qui a des sous-niveaux mène au détail.",
+            ["code", "libelle", "montant_eur"], [[p["code"], p["label"], f"{p['total'] / 100:.2f}"] for p in parts],
+            charts.bar_chart([(f"{p['code']} {p['label']}".strip(), p["total"],
+                               "" if p["leaf"] else "?" + urlencode({**base, "code": p["code"]})) for p in parts],
+                             title=f"{direction.capitalize()}s par {label}", description="Barres proportionnelles aux montants.", uid="c-rep"),
+        ),
+        _chart(
+            "evolution", "Évolution au fil des exercices", "Total des dépenses et des recettes par exercice et type de budget.",
+            ["annee", "type", "sens", "montant_eur"], [[r["year"], r["budget_type"], r["direction"], f"{r['total'] / 100:.2f}"] for r in evo],
+            charts.bar_chart([(f"{r['year']} {r['budget_type']} ({r['direction']})", r["total"], "") for r in evo],
+                             title="Évolution", description="Totaux par exercice, type de budget et sens.", uid="c-evo"),
+        ),
+        _chart(
+            "comparaison", "Comparaison avec des collectivités de population proche",
+            "Dépenses totales et dépenses par habitant des collectivités dont la population est la plus proche.",
+            ["siret", "collectivite", "population", "depenses_eur", "eur_par_habitant"],
+            [[r["collectivite_siret"], r["collectivite_name"], r["population"] or "", f"{r['total'] / 100:.2f}",
+              f"{r['per_inhabitant']:.2f}" if r["per_inhabitant"] else ""] for r in similar],
+            charts.bar_chart([(r["collectivite_name"], (r["per_inhabitant"] or 0) * 100, "") for r in similar],
+                             title="Dépenses par habitant", description="Dépenses par habitant.", uid="c-cmp",
+                             value_format=lambda v: f"{v / 100:,.0f} €/hab.".replace(",", " ")),
+        ),
+    ]
+    if request.GET.get("export"):
+        return _export(request, {c["name"]: c for c in chart_list})
+    for c in chart_list:
+        c["shown"] = c["rows"]
+    orgs = [pk for pk in lines.order_by().values_list("organisation_id", flat=True).distinct() if pk]
+    name = next((c["collectivite_name"] for c in collectivites if c["collectivite_siret"] == siret), siret)
+    balance = [
+        {"section": s, "ok": a["recette"] == a["dépense"], "diff": a["recette"] - a["dépense"], **a}
+        for s, a in secs.items() if a["recette"] or a["dépense"]
+    ]
+    ctx.update({
+        "name": name, "years": years, "year": year, "types": types, "budget_type": budget_type, "by": by,
+        "direction": direction, "prefix": prefix, "sections": balance, "charts": chart_list, "base": urlencode(base),
+        "up": urlencode({**base, "code": prefix[:-1]}) if prefix else "",
+        "total_depenses": sum(a["dépense"] for a in secs.values()), "total_recettes": sum(a["recette"] for a in secs.values()),
+        "warning": selectors.quarantine_warning("budget", orgs or None, year),
+        "is_demo": lines.filter(is_demo=True).exists(),
+    })
+    return render(request, "finance/budgets.html", ctx)
+
+
+@login_required
+def upload(request):
+    orgs = organisations_user_can_edit(request.user).order_by("name")
+    ctx = {"organisations": orgs, "errors": {}}
+    if request.method == "POST":
+        org = orgs.filter(slug=request.POST.get("organisation", "")).first()
+        kind = request.POST.get("kind", "")
+        upload_file = request.FILES.get("file")
+        if org is None:
+            ctx["errors"]["organisation"] = "Choisissez une organisation pour laquelle vous êtes éditeur."
+        if kind not in ImportBatch.Kind.values:
+            ctx["errors"]["kind"] = "Choisissez le type de fichier : subventions ou budget."
+        if upload_file is None:
+            ctx["errors"]["file"] = "Joignez le fichier CSV à importer."
+        if not ctx["errors"]:
+            try:
+                batch = services.import_upload(request.user, org, kind, upload_file, nomenclature=request.POST.get("nomenclature", "M57"))
+            except PermissionDenied as exc:
+                ctx["errors"]["organisation"] = str(exc)
+            except services.ImportRefused as exc:
+                ctx["errors"]["file"] = str(exc)
+            else:
+                return redirect("finance:batch", pk=batch.pk)
+        return render(request, "finance/upload.html", ctx, status=422)
+    return render(request, "finance/upload.html", ctx)
+
+
+def batch_report(request, pk: int):
+    batch = get_object_or_404(ImportBatch.objects.select_related("organisation"), pk=pk)
+    return render(request, "finance/batch.html", {"batch": batch, "quarantine": batch.quarantine.all()[:500]})
