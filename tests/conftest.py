@@ -81,6 +81,30 @@ def allow_private_http(settings):
 
 
 @pytest.fixture
+def amiens():
+    """The organisation of the commune of Amiens (80021)."""
+    from regio.accounts.models import Organisation
+
+    return Organisation.objects.get(kind="commune", commune_id="80021")
+
+
+@pytest.fixture
+def lille():
+    """The organisation of the commune of Lille (59350)."""
+    from regio.accounts.models import Organisation
+
+    return Organisation.objects.get(kind="commune", commune_id="59350")
+
+
+@pytest.fixture
+def region_org():
+    """The organisation of the région (32)."""
+    from regio.accounts.models import Organisation
+
+    return Organisation.objects.get(kind="region", region_id="32")
+
+
+@pytest.fixture
 def queued_tasks(settings):
     """Jobs go to the real database queue instead of running immediately (the test default)."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

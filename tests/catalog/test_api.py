@@ -26,7 +26,7 @@ def test_list_envelope_with_resources(client, dataset):
 
 
 def test_facet_filters_and_counts(client, dataset, agent, region_org):
-    from tests.catalog.conftest import member_of
+    from tests.factories import member_of
 
     member_of(agent, region_org)
     services.create_dataset(agent, region_org, {"title": "Lycées", "licence": "odc-odbl", "themes": ["EDUC"]}, publish=True)

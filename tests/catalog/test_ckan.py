@@ -18,8 +18,8 @@ def real(shared_dir, name):
 def ckan_site(live_server, transactional_db):
     """The live server with the reference territory and a small catalogue."""
     from regio.accounts.models import Organisation
-    from tests.catalog.conftest import make_user, member_of
     from tests.conftest import load_reference_territory
+    from tests.factories import make_user, member_of
 
     load_reference_territory()
     amiens = Organisation.objects.get(kind="commune", commune_id="80021")

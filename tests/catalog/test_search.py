@@ -38,7 +38,7 @@ QUERIES = [
 
 @pytest.fixture
 def corpus(db, request, agent, amiens):
-    from tests.catalog.conftest import member_of
+    from tests.factories import member_of
 
     made = []
     for slug, org_fixture, title, description, keywords, popularity, fmt in CORPUS:

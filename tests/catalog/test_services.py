@@ -76,7 +76,7 @@ def test_cannot_publish_for_an_organisation_one_is_not_editor_of(lille_agent, am
 
 
 def test_simple_member_cannot_edit(amiens, dataset):
-    from tests.catalog.conftest import make_user, member_of
+    from tests.factories import make_user, member_of
 
     reader = member_of(make_user("lecteur@amiens.fr"), amiens, role="member")
     with pytest.raises(PermissionDenied):

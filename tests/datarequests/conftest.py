@@ -1,25 +1,7 @@
 import pytest
 
-from regio.accounts.models import Membership, Organisation, User
-
-
-def make_user(email, **extra):
-    return User.objects.create_user(email, "mot-de-passe-solide-123", is_active=True, **extra)
-
-
-@pytest.fixture
-def amiens():
-    return Organisation.objects.get(kind="commune", commune_id="80021")
-
-
-@pytest.fixture
-def lille():
-    return Organisation.objects.get(kind="commune", commune_id="59350")
-
-
-@pytest.fixture
-def region_org():
-    return Organisation.objects.get(kind="region", region_id="32")
+from regio.accounts.models import Membership
+from tests.factories import make_user
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from regio.accounts.models import Membership, Organisation, User
+from regio.accounts.models import Membership, User
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -72,11 +72,6 @@ def local_server(allow_private_http):
 
 def _user(email, **flags):
     return User.objects.create_user(email, "motdepasse-solide-123", is_active=True, email_confirmed_at=timezone.now(), **flags)
-
-
-@pytest.fixture
-def amiens():
-    return Organisation.objects.get(kind="commune", commune_id="80021")
 
 
 @pytest.fixture

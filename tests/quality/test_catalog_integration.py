@@ -8,7 +8,6 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from regio.accounts.models import Organisation
 from regio.catalog import selectors as catalog_selectors
 from regio.catalog import services as catalog
 from regio.quality.catalog_link import refresh_dataset_quality
@@ -41,11 +40,6 @@ def env(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
     load_demo(_Out())
-
-
-@pytest.fixture
-def amiens():
-    return Organisation.objects.get(kind="commune", commune_id="80021")
 
 
 @pytest.fixture
