@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import cached_property
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -15,7 +16,7 @@ from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, SKOS, XSD
 
-from .models import Dataset
+from .models import Dataset, regional_theme_uri, regional_themes
 from .selectors import get_public_dataset, public_datasets
 from .vocabularies import FREQUENCIES, FREQUENCY_BASE, LICENCES, THEME_BASE, THEMES
 
@@ -61,6 +62,33 @@ class Builder:
     def catalog_uri(self) -> URIRef:
         return self.uri("catalog")
 
+    @cached_property
+    def regional(self) -> dict:
+        return regional_themes()
+
+    def eu_theme(self, g: Graph, code: str) -> URIRef:
+        theme = URIRef(THEME_BASE + code)
+        g.add((theme, RDF.type, SKOS.Concept))
+        g.add((theme, SKOS.prefLabel, Literal(THEMES.get(code, code), lang="fr")))
+        g.add((theme, SKOS.inScheme, THEME_SCHEME))
+        g.add((THEME_SCHEME, RDF.type, SKOS.ConceptScheme))
+        g.add((THEME_SCHEME, DCTERMS.title, Literal("Data theme", lang="en")))
+        return theme
+
+    def regional_theme(self, g: Graph, theme) -> URIRef:
+        """A theme of the région's own: a concept of the platform's concept scheme."""
+        node = URIRef(regional_theme_uri(theme.code, self.base))
+        scheme = self.uri("donnees/themes")
+        g.add((node, RDF.type, SKOS.Concept))
+        g.add((node, SKOS.prefLabel, Literal(theme.label, lang="fr")))
+        g.add((node, SKOS.notation, Literal(theme.code)))
+        g.add((node, SKOS.inScheme, scheme))
+        g.add((scheme, RDF.type, SKOS.ConceptScheme))
+        g.add((scheme, DCTERMS.title, Literal("Thèmes régionaux", lang="fr")))
+        if theme.eu_theme:
+            g.add((node, SKOS.broadMatch, self.eu_theme(g, theme.eu_theme)))
+        return node
+
     def agent(self, g: Graph, org) -> URIRef:
         node = self.uri(f"donnees/producteurs/{org.slug}")
         g.add((node, RDF.type, FOAF.Agent))
@@ -95,14 +123,15 @@ class Builder:
         g.add((node, DCTERMS.modified, Literal(d.metadata_modified_at.isoformat(), datatype=XSD.dateTime)))
         for kw in d.keywords:
             g.add((node, DCAT.keyword, Literal(kw, lang="fr")))
+        eu_codes = [c for c in d.themes if c in THEMES]
         for code in d.themes:
-            theme = URIRef(THEME_BASE + code)
-            g.add((node, DCAT.theme, theme))
-            g.add((theme, RDF.type, SKOS.Concept))
-            g.add((theme, SKOS.prefLabel, Literal(THEMES.get(code, code), lang="fr")))
-            g.add((theme, SKOS.inScheme, THEME_SCHEME))
-            g.add((THEME_SCHEME, RDF.type, SKOS.ConceptScheme))
-            g.add((THEME_SCHEME, DCTERMS.title, Literal("Data theme", lang="en")))
+            regional = self.regional.get(code)
+            if regional is not None:
+                g.add((node, DCAT.theme, self.regional_theme(g, regional)))
+                if regional.eu_theme and regional.eu_theme not in eu_codes:
+                    eu_codes.append(regional.eu_theme)
+        for code in eu_codes:
+            g.add((node, DCAT.theme, self.eu_theme(g, code)))
         if d.frequency:
             freq = URIRef(FREQUENCY_BASE + d.frequency)
             g.add((node, DCTERMS.accrualPeriodicity, freq))

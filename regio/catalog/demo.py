@@ -34,6 +34,20 @@ THEME_HINTS = {
 }
 
 
+# The région's own themes (seeded by the demo, editable in the admin): code → (label, EU theme, hints).
+REGIONAL_THEMES = {
+    "MOBILITES": ("Mobilités du quotidien", "TRAN", ("transport", "gtfs", "bus", "mobilite", "parking", "stationnement", "recharge", "irve")),
+    "REV3": ("rev3 — transition énergétique et écologique", "ENVI", ("dechet", "recyclage", "emission", "energie", "recharge", "irve")),
+}
+
+
+def seed_regional_themes() -> None:
+    from .models import RegionalTheme
+
+    for code, (label, eu_theme, _hints) in REGIONAL_THEMES.items():
+        RegionalTheme.objects.get_or_create(code=code, defaults={"label": label, "eu_theme": eu_theme})
+
+
 def _standards() -> Path:
     return Path(settings.SHARED_DIR) / "standards"
 
@@ -41,7 +55,8 @@ def _standards() -> Path:
 def _themes(*texts: str) -> list[str]:
     text = " " + normalize_text(" ".join(texts)) + " "
     found = [code for code, hints in THEME_HINTS.items() if any(h in text for h in hints)]
-    return found[:3] or ["GOVE"]
+    regional = [code for code, (_label, _eu, hints) in REGIONAL_THEMES.items() if any(h in text for h in hints)]
+    return (found[:3] or ["GOVE"]) + regional
 
 
 def _fmt(value: str) -> str:
@@ -189,6 +204,7 @@ def load_demo(out) -> None:
     )
     for org in publishers:
         Membership.objects.get_or_create(user=agent, organisation=org, defaults={"role": "editor", "status": "active"})
+    seed_regional_themes()
     created = 0
     plans = []
     # Each SCDL dataset is published by several collectivités (they all publish their subventions…).

@@ -30,7 +30,10 @@ class DatasetForm(forms.Form):
 
     def __init__(self, *args, organisations=None, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
+        from .models import theme_choices
+
         self.fields["publisher"].queryset = organisations
+        self.fields["themes"].choices = theme_choices()
         if editing:
             del self.fields["publisher"]
 
@@ -56,3 +59,23 @@ class DiscussionForm(forms.Form):
 
 class ReplyForm(forms.Form):
     body = forms.CharField(label="Votre réponse", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReuseForm(forms.Form):
+    title = forms.CharField(label="Titre", max_length=250, required=False)
+    url = forms.CharField(label="Adresse de la réutilisation", max_length=500, required=False,
+                          help_text="Adresse de l'application, de l'article ou de la visualisation (https://…).")
+    kind = forms.ChoiceField(label="Type", choices=[])
+    owner = forms.ModelChoiceField(label="Organisation qui la déclare", queryset=None, empty_label=None)
+    datasets = forms.CharField(
+        label="Jeux de données réutilisés", required=False,
+        help_text="Identifiants des jeux de données (fin de l'adresse de leur page), séparés par des virgules.",
+    )
+    description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 5}))
+
+    def __init__(self, *args, organisations=None, **kwargs):
+        from .models import Reuse
+
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = organisations
+        self.fields["kind"].choices = Reuse.Kind.choices

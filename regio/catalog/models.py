@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.conf import settings
@@ -17,8 +18,67 @@ from .vocabularies import (
     LICENCES,
     TERRITORY_LEVELS,
     THEME_BASE,
+    THEME_CHOICES,
     THEMES,
 )
+
+
+class RegionalTheme(models.Model):
+    """A theme of the région's own, used next to the EU data-theme vocabulary.
+
+    Stored in ``Dataset.themes`` by its code, like an EU theme; exported in DCAT-AP as a
+    ``skos:Concept`` of the platform's own concept scheme (``/donnees/themes``), with a
+    ``skos:broadMatch`` to the EU theme it maps to, if any.
+    """
+
+    code = models.CharField(
+        "code", max_length=20, unique=True,
+        help_text="Lettres majuscules, chiffres, tirets ou soulignés (ex. LITTORAL) ; distinct des codes européens.",
+    )
+    label = models.CharField("libellé", max_length=200)
+    eu_theme = models.CharField("thème européen correspondant", max_length=4, choices=THEME_CHOICES, blank=True)
+
+    class Meta:
+        ordering = ["label"]
+        verbose_name = "thème régional"
+        verbose_name_plural = "thèmes régionaux"
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.code})"
+
+    def save(self, *args, **kwargs):
+        self.code = (self.code or "").strip().upper()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:theme", args=[self.code])
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        self.code = (self.code or "").strip().upper()
+        if not re.fullmatch(r"[A-Z0-9][A-Z0-9_-]*", self.code):
+            raise ValidationError({"code": "Le code ne peut contenir que des lettres, chiffres, tirets et soulignés."})
+        if self.code in THEMES:
+            raise ValidationError({"code": f"« {self.code} » est déjà un code du vocabulaire européen des thèmes."})
+
+
+def regional_theme_uri(code: str, base: str | None = None) -> str:
+    return (base or settings.SITE_URL).rstrip("/") + reverse("catalog:theme", args=[code])
+
+
+def regional_themes() -> dict[str, RegionalTheme]:
+    return {t.code: t for t in RegionalTheme.objects.all()}
+
+
+def theme_labels() -> dict[str, str]:
+    """Every accepted theme code → its French label: the EU vocabulary, then the région's own."""
+    return {**THEMES, **{code: t.label for code, t in regional_themes().items()}}
+
+
+def theme_choices() -> list[tuple[str, str]]:
+    regional = [(t.code, f"{t.label} (thème régional)") for t in RegionalTheme.objects.all()]
+    return [*THEME_CHOICES, *regional]
 
 
 class Dataset(PublishableModel):
@@ -95,7 +155,16 @@ class Dataset(PublishableModel):
 
     @property
     def theme_items(self) -> list[dict]:
-        return [{"code": t, "label": THEMES.get(t, t), "uri": THEME_BASE + t} for t in self.themes]
+        regional = regional_themes() if any(t not in THEMES for t in self.themes) else {}
+        items = []
+        for t in self.themes:
+            if t in THEMES:
+                items.append({"code": t, "label": THEMES[t], "uri": THEME_BASE + t})
+            elif t in regional:
+                items.append({"code": t, "label": regional[t].label, "uri": regional_theme_uri(t)})
+            else:
+                items.append({"code": t, "label": t, "uri": ""})
+        return items
 
 
 class DatasetTerritory(models.Model):

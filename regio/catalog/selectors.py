@@ -17,7 +17,7 @@ from regio.quality.catalog_link import BUCKETS as QUALITY_BUCKETS
 from regio.quality.catalog_link import bucket as quality_bucket
 
 from . import search
-from .models import Dataset, DatasetTerm, DatasetTerritory, Resource
+from .models import Dataset, DatasetTerm, DatasetTerritory, Resource, theme_labels
 from .vocabularies import LICENCES, TERRITORY_LEVELS, THEMES
 
 FACETS = ("publisher", "publisher_kind", "territory", "theme", "format", "licence", "schema", "origin", "quality")
@@ -265,7 +265,8 @@ def _count_rows(rows, wanted) -> dict[str, list[dict]]:
         elif name == "schema":
             out[name] = [{"value": k, "label": schema_label(k), "count": n} for k, n in _top(single[name])]
         elif name == "theme":
-            out[name] = [{"value": k, "label": THEMES.get(k, k), "count": n} for k, n in _top(multi[name], None)]
+            labels = theme_labels() if any(k not in THEMES for k in multi[name]) else THEMES
+            out[name] = [{"value": k, "label": labels.get(k, k), "count": n} for k, n in _top(multi[name], None)]
         elif name == "format":
             out[name] = [{"value": k, "label": k.upper(), "count": n} for k, n in _top(multi[name])]
         elif name == "territory":

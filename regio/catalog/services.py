@@ -22,12 +22,22 @@ from regio.accounts.models import Organisation
 from regio.core.models import PublicationStatus
 
 from . import search
-from .models import ActivityLog, Dataset, DatasetTerm, DatasetTerritory, Discussion, Message, Resource, Reuse
+from .models import (
+    ActivityLog,
+    Dataset,
+    DatasetTerm,
+    DatasetTerritory,
+    Discussion,
+    Message,
+    RegionalTheme,
+    Resource,
+    Reuse,
+)
 from .permissions import require_edit, require_moderator, require_publish_for
 from .vocabularies import FREQUENCIES, LICENCES, MEDIA_TYPES, THEMES, licence_for
 
 # Paths under /donnees/ that a dataset slug must not shadow.
-RESERVED_SLUGS = {"nouveau", "moderation", "producteurs", "ressources", "discussions", "flux-atom"}
+RESERVED_SLUGS = {"nouveau", "moderation", "producteurs", "ressources", "discussions", "flux-atom", "reutilisations", "themes"}
 MODERATED_KINDS = (Organisation.Kind.ASSOCIATION, Organisation.Kind.COMPANY)
 # Fields a user edits; their before/after values go to the activity log.
 EDITABLE_FIELDS = (
@@ -131,9 +141,11 @@ def _clean(data: dict[str, Any], *, partial: bool, instance: Dataset | None) -> 
         cleaned["keywords"] = list(dict.fromkeys(k.lower()[:100] for k in _as_list(data.get("keywords"))))
     if "themes" in data:
         themes = [t.upper() for t in _as_list(data.get("themes"))]
-        bad = [t for t in themes if t not in THEMES]
+        regional = set(RegionalTheme.objects.values_list("code", flat=True)) if any(t not in THEMES for t in themes) else set()
+        bad = [t for t in themes if t not in THEMES and t not in regional]
         if bad:
-            errors["themes"] = f"Thème inconnu : {', '.join(bad)}. Thèmes acceptés : {', '.join(THEMES)}."
+            accepted = ", ".join([*THEMES, *sorted(RegionalTheme.objects.values_list("code", flat=True))])
+            errors["themes"] = f"Thème inconnu : {', '.join(bad)}. Thèmes acceptés (européens et régionaux) : {accepted}."
         cleaned["themes"] = list(dict.fromkeys(themes))
     if "frequency" in data and data.get("frequency"):
         freq = str(data["frequency"]).upper()
@@ -453,6 +465,22 @@ def reply(user, discussion: Discussion, body: str) -> Message:
     return Message.objects.create(discussion=discussion, author=user, body=body.strip())
 
 
+def resolve_reuse_datasets(values) -> list[Dataset]:
+    """Public datasets named by slug (or by their page address) for a reuse; unknown ones refused."""
+    slugs = []
+    for raw in _as_list(values):
+        slug = raw.rstrip("/").rsplit("/", 1)[-1] if "/" in raw else raw
+        slugs.append(slug)
+    slugs = list(dict.fromkeys(slugs))
+    from .selectors import public_datasets
+
+    found = {d.slug: d for d in public_datasets().filter(slug__in=slugs)}
+    missing = [s for s in slugs if s not in found]
+    if missing:
+        raise ValidationError({"datasets": f"Jeu de données inconnu : {', '.join(missing)}. Indiquez l'identifiant d'un jeu publié (la fin de l'adresse de sa page)."})
+    return [found[s] for s in slugs]
+
+
 @transaction.atomic
 def create_reuse(user, data: dict[str, Any], datasets: list[Dataset], owner: Organisation | None = None) -> Reuse:
     if not user or not user.is_authenticated:
@@ -506,3 +534,35 @@ def erase_user(user) -> None:
     Message.objects.filter(author=user).update(author=None)
     Discussion.objects.filter(author=user).update(author=None)
     ActivityLog.objects.filter(actor=user).update(actor=None)
+
+
+# --------------------------------------------------------------------------- maintenance
+
+
+def reindex_all(batch: int = 1000) -> int:
+    """Rebuild ``facet_terms`` and the full-text index of every dataset (backfill, repairs).
+
+    Rows created before migration 0003 have no facet terms and may be missing from the index.
+    """
+    from django.db.models import Prefetch
+
+    qs = Dataset.objects.order_by("pk").prefetch_related(
+        Prefetch("resources", queryset=Resource.objects.only("id", "dataset_id", "format")), "territories"
+    )
+    last, count = 0, 0
+    while True:
+        chunk = list(qs.filter(pk__gt=last)[:batch])
+        if not chunk:
+            break
+        for d in chunk:
+            d.facet_terms = facet_terms_for(
+                d.themes, d.keywords, [r.format for r in d.resources.all()],
+                [(t.level, t.code, t.name) for t in d.territories.all()],
+            )
+        with transaction.atomic():
+            Dataset.objects.bulk_update(chunk, ["facet_terms"])
+        count += len(chunk)
+        last = chunk[-1].pk
+    search.rebuild_index(batch)
+    search.bump_version()
+    return count

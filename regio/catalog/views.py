@@ -8,14 +8,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from regio.accounts.models import Organisation
 from regio.accounts.permissions import organisations_user_can_edit
 
 from . import selectors, services
-from .forms import DatasetForm, DiscussionForm, ReplyForm, ResourceForm
-from .models import Dataset, Discussion, Resource
+from .forms import DatasetForm, DiscussionForm, ReplyForm, ResourceForm, ReuseForm
+from .models import Dataset, Discussion, Resource, Reuse
 from .permissions import can_edit_dataset, can_moderate, can_view_dataset
 from .vocabularies import FREQUENCIES, FREQUENCY_BASE
 
@@ -234,3 +235,57 @@ def resource_download(request, uid):
     if resource.file:
         return FileResponse(resource.file.open("rb"), as_attachment=True, filename=resource.file.name.rsplit("/", 1)[-1])
     return HttpResponseRedirect(resource.url)
+
+
+# --------------------------------------------------------------------------- reuses
+
+
+def reuse_list(request):
+    qs = Reuse.objects.published().select_related("owner").prefetch_related("datasets").order_by("-created_at", "-id")
+    kind = request.GET.get("type", "")
+    if kind in Reuse.Kind.values:
+        qs = qs.filter(kind=kind)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "catalog/reuse_list.html", {
+        "page": page, "kinds": Reuse.Kind.choices, "kind": kind if kind in Reuse.Kind.values else "",
+        "can_declare": request.user.is_authenticated and organisations_user_can_edit(request.user).exists(),
+    })
+
+
+def reuse_detail(request, slug):
+    reuse = get_object_or_404(Reuse.objects.published().select_related("owner"), slug=slug)
+    datasets = [d for d in reuse.datasets.select_related("publisher") if d.is_public]
+    return render(request, "catalog/reuse_detail.html", {"reuse": reuse, "datasets": datasets})
+
+
+@login_required
+def reuse_create(request):
+    organisations = organisations_user_can_edit(request.user)
+    if not organisations.exists():
+        messages.error(request, "Pour déclarer une réutilisation, rejoignez d'abord une organisation en tant qu'éditeur.")
+        return redirect("accounts:organisations")
+    initial = {"datasets": request.GET.get("jeu", "")}
+    form = ReuseForm(request.POST or None, initial=initial, organisations=organisations)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            datasets = services.resolve_reuse_datasets(data["datasets"])
+            reuse = services.create_reuse(request.user, data, datasets, data["owner"])
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Réutilisation publiée : merci de l'avoir déclarée.")
+            return redirect("catalog:reuse", slug=reuse.slug)
+    return render(request, "catalog/reuse_form.html", {"form": form})
+
+
+def theme(request, code):
+    """The address of a theme concept (EU or regional, as exported in DCAT-AP): its datasets."""
+    from urllib.parse import urlencode
+
+    from .models import theme_labels
+
+    code = code.upper()
+    if code not in theme_labels():
+        raise Http404("Thème inconnu.")
+    return HttpResponseRedirect(f"{reverse('catalog:search')}?{urlencode({'theme': code})}")

@@ -19,12 +19,15 @@ def catalogue(site):
     }, publish=True)
     services.add_resource(agent, ds, title="Subventions 2024", url="https://data.amiens.fr/subventions-2024.csv", size=2048)
     services.open_discussion(agent, ds, title="Colonne vide", body="La colonne objet est vide.")
-    return {"dataset": ds, "agent": agent}
+    reuse = services.create_reuse(agent, {"title": "Carte des associations subventionnées", "url": "https://carto.example.fr/asso",
+                                          "kind": "visualization", "description": "Une carte des montants."}, [ds], amiens)
+    return {"dataset": ds, "agent": agent, "reuse": reuse}
 
 
 def test_catalogue_pages_are_accessible(check_page, catalogue):
     slug = catalogue["dataset"].slug
-    for path in ["/donnees/", "/donnees/?q=subvention&theme=ECON", f"/donnees/{slug}", "/donnees/producteurs/amiens-80021"]:
+    for path in ["/donnees/", "/donnees/?q=subvention&theme=ECON", f"/donnees/{slug}", "/donnees/producteurs/amiens-80021",
+                 "/donnees/reutilisations/", f"/donnees/reutilisations/{catalogue['reuse'].slug}"]:
         check_page(path)
 
 
@@ -49,3 +52,4 @@ def test_forms_are_accessible_for_members(check_page, catalogue, page, site):
     assert check_page("/donnees/nouveau").inner_text("h1") == "Publier un jeu de données"
     check_page(f"/donnees/{slug}/ressources/ajouter")
     check_page(f"/donnees/{slug}/modifier")
+    assert check_page(f"/donnees/reutilisations/nouvelle?jeu={slug}").inner_text("h1") == "Déclarer une réutilisation"

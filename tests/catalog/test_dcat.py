@@ -5,10 +5,11 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pyshacl import validate
-from rdflib import Graph, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, RDF
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, RDF, SKOS
 
 from regio.catalog import services
+from regio.catalog.models import RegionalTheme
 
 pytestmark = pytest.mark.django_db
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
@@ -37,8 +38,9 @@ def shapes(shared_dir):
 @pytest.fixture
 def rich_dataset(agent, amiens, dataset, shared_dir, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+    RegionalTheme.objects.create(code="VIE-ASSO", label="Vie associative", eu_theme="SOCI")
     services.update_dataset(agent, dataset, {
-        "keywords": ["subventions", "associations"], "themes": ["ECON", "GOVE"], "frequency": "ANNUAL",
+        "keywords": ["subventions", "associations"], "themes": ["ECON", "GOVE", "VIE-ASSO"], "frequency": "ANNUAL",
         "temporal_start": "2024-01-01", "temporal_end": "2024-12-31", "contact_name": "Service des données",
         "contact_email": "donnees@amiens.fr", "territories": ["80021", "200070969", "80"],
         "conforms_to": "https://gitlab.com/opendatafrance/scdl/subventions/raw/v2.1.1/schema.json",
@@ -76,8 +78,17 @@ def test_dataset_export_carries_the_metadata(client, rich_dataset, shapes):
     assert (ds, RDF.type, DCAT.Dataset) in g
     assert str(g.value(ds, DCTERMS.title)) == "Subventions versées aux associations"
     themes = {str(t) for t in g.objects(ds, DCAT.theme)}
+    # The regional theme, and the EU theme it maps to.
     assert themes == {"http://publications.europa.eu/resource/authority/data-theme/ECON",
-                      "http://publications.europa.eu/resource/authority/data-theme/GOVE"}
+                      "http://publications.europa.eu/resource/authority/data-theme/GOVE",
+                      "http://testserver/donnees/themes/VIE-ASSO",
+                      "http://publications.europa.eu/resource/authority/data-theme/SOCI"}
+    regional = URIRef("http://testserver/donnees/themes/VIE-ASSO")
+    scheme = URIRef("http://testserver/donnees/themes")
+    assert (regional, RDF.type, SKOS.Concept) in g and (scheme, RDF.type, SKOS.ConceptScheme) in g
+    assert g.value(regional, SKOS.prefLabel) == Literal("Vie associative", lang="fr")
+    assert g.value(regional, SKOS.inScheme) == scheme
+    assert str(g.value(regional, SKOS.broadMatch)) == "http://publications.europa.eu/resource/authority/data-theme/SOCI"
     assert str(g.value(ds, DCTERMS.accrualPeriodicity)) == "http://publications.europa.eu/resource/authority/frequency/ANNUAL"
     assert {str(s) for s in g.objects(ds, DCTERMS.spatial)} == {
         "http://id.insee.fr/geo/commune/80021", "http://id.insee.fr/geo/intercommunalite/200070969",
