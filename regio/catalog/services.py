@@ -348,6 +348,27 @@ def moderation_queue():
 # --------------------------------------------------------------------------- resources
 
 
+SERVICE_ACCOUNT_EMAIL = "plateforme@regio.invalid"
+
+
+def service_account(organisation: Organisation):
+    """The platform's service account, editor of ``organisation``: apps publish the datasets they
+    generate (consolidated subsidies, obligations monitor, funded projects…) through these services in
+    its name. It is inactive and has no usable password, so nobody can sign in with it."""
+    from regio.accounts.models import Membership, User
+
+    user, created = User.objects.get_or_create(
+        email=SERVICE_ACCOUNT_EMAIL, defaults={"full_name": "Plateforme Regio (compte de service)", "is_active": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    Membership.objects.update_or_create(
+        user=user, organisation=organisation, defaults={"role": Membership.Role.EDITOR, "status": Membership.Status.ACTIVE}
+    )
+    return user
+
+
 def max_upload_bytes() -> int:
     return int(getattr(settings, "REGIO_MAX_UPLOAD_MB", getattr(settings, "MAX_UPLOAD_MB", 100))) * 1024 * 1024
 

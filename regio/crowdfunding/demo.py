@@ -185,4 +185,9 @@ def load_demo(out) -> None:
             services.close_campaign(project)
         created += 1
     held = Pledge.objects.filter(status=Pledge.Status.AUTHORISED).count()
+    from .opendata import publish_funded_projects
+
+    dataset = publish_funded_projects()
+    if dataset is not None:
+        out.write(f"  jeu de données ouvert « {dataset.title} » publié dans le catalogue")
     out.write(f"  {created} projet(s) créé(s), programme « {programme.name} », {held} don(s) en attente de fin de collecte")

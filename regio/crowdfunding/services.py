@@ -17,9 +17,11 @@ import nh3
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from regio.accounts.models import User
 from regio.accounts.permissions import can_edit_for
 
 from . import ledger
@@ -310,7 +312,37 @@ def post_update(user, project: Project, *, title: str, body: str) -> Update:
         raise Conflict("Le projet n'est pas publié.")
     if not title.strip() or not body.strip():
         raise CrowdfundingError("Donnez un titre et un texte à l'actualité.")
-    return Update.objects.create(project=project, author=user, title=title.strip(), body=body, body_html=render_markdown(body))
+    update = Update.objects.create(project=project, author=user, title=title.strip(), body=body, body_html=render_markdown(body))
+    notify_backers(update)
+    return update
+
+
+def notify_backers(update: Update) -> int:
+    """One email per backer with a confirmed pledge (their consent to be shown is irrelevant here)."""
+    from regio.core.tasks import send_email
+
+    project = update.project
+    emails = sorted(
+        set(
+            User.objects.filter(
+                is_active=True,
+                crowdfunding_pledges__project=project,
+                crowdfunding_pledges__status__in=[Pledge.Status.AUTHORISED, Pledge.Status.CAPTURED],
+            )
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
+    url = settings.SITE_URL.rstrip("/") + reverse("crowdfunding:project", kwargs={"slug": project.slug})
+    subject = f"[Regio] {project.title} : {update.title}"
+    body = (
+        f"Le porteur du projet « {project.title} », que vous soutenez, a publié une actualité.\n\n"
+        f"{update.title}\n\n{update.body}\n\nVoir le projet : {url}\n"
+    )
+    # One job per backer: backers never see each other's address.
+    for email in emails:
+        send_email.enqueue(subject, body, [email])
+    return len(emails)
 
 
 # ---- pledges ------------------------------------------------------------------------------------
@@ -440,9 +472,11 @@ def close_campaign(project: Project, *, by=None, force: bool = False) -> CloseRe
     """
     from .payments import get_provider
 
+    closed_now = False
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
         if locked.campaign_state == Project.Campaign.OPEN:
+            closed_now = True
             if not force and locked.deadline > timezone.now():
                 raise Conflict("La collecte n'est pas terminée : sa date de fin n'est pas passée.")
             if not locked.is_published:
@@ -485,6 +519,10 @@ def close_campaign(project: Project, *, by=None, force: bool = False) -> CloseRe
                     ledger.match_cancelled(r)
     unsettled = locked.pledges.filter(status=Pledge.Status.AUTHORISED).count()
     project.refresh_from_db()
+    if closed_now and success:
+        from .opendata import schedule_publication
+
+        schedule_publication()  # the open dataset of funded projects
     return CloseReport(locked.campaign_state, settled, unsettled, tuple(errors))
 
 
@@ -517,4 +555,7 @@ def pay_out(user, project: Project) -> Payout:
         ledger.payout(project, by_provider, match)
         project.campaign_state = Project.Campaign.CLOSED
         project.save(update_fields=["campaign_state", "updated_at"])
+    from .opendata import schedule_publication
+
+    schedule_publication()  # the state column of the open dataset changes
     return payout

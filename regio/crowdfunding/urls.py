@@ -12,6 +12,8 @@ urlpatterns = [
     path("financement-participatif/programmes/", views.programme_list, name="programmes"),
     path("financement-participatif/programmes/<slug:slug>", views.programme_detail, name="programme"),
     path("financement-participatif/statistiques", views.stats, name="stats"),
+    path("financement-participatif/gestion/moderation", views.moderation, name="moderation"),
+    path("financement-participatif/gestion/versements", views.payouts, name="payouts"),
     path("financement-participatif/gestion/releves", views.statements, name="statements"),
     path("financement-participatif/gestion/releves/lignes/<int:pk>", views.statement_line_resolve, name="statement_line_resolve"),
 ]

@@ -6,14 +6,17 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from regio.territory.models import Departement
+from regio.territory.maps import Layer, render_svg
+from regio.territory.models import Commune, Departement
 from regio.territory.selectors import commune_by_code_or_postal_code
 
 from . import selectors, services
 from .forms import PledgeForm, ProjectForm, StatementForm, UpdateForm
-from .models import Category, Pledge, Programme, Project, StatementLine
+from .models import Category, Payout, Pledge, Programme, Project, StatementLine
 from .payments import PaymentError, get_provider
 from .payments.bank import StatementError, import_statement, resolve_line
 
@@ -41,6 +44,7 @@ def project_list(request):
     if error:
         qs = qs.none()
     page = Paginator(qs, 24).get_page(request.GET.get("page"))
+    projects_map = _projects_map(qs)
     progress = selectors.progress_many(page.object_list)
     cards = [(p, progress[p.pk]) for p in page.object_list]
     return render(
@@ -58,7 +62,38 @@ def project_list(request):
             "categories": Category.choices,
             "states": Project.Campaign.choices,
             "programmes": selectors.active_programmes()[:5],
+            "projects_map": projects_map,
         },
+    )
+
+
+def _projects_map(qs) -> str:
+    """Server-side SVG: the contour of each commune with projects, linking to the project (or to the
+    commune's list when it has several). The list of projects under the map is its text alternative."""
+    by_commune: dict[str, list[tuple[str, str]]] = {}
+    for code, slug, title in qs.order_by().values_list("commune__code", "slug", "title"):
+        by_commune.setdefault(code, []).append((slug, title))
+    if not by_commune:
+        return ""
+    layers = []
+    for code, name, contour in Commune.objects.filter(code__in=by_commune).values_list("code", "name", "contour"):
+        projects = by_commune[code]
+        if len(projects) == 1:
+            slug, title = projects[0]
+            label = f"{name} : {title}"
+            href = reverse("crowdfunding:project", kwargs={"slug": slug})
+        else:
+            label = f"{name} : {len(projects)} projets"
+            href = reverse("crowdfunding:projects") + "?" + urlencode({"territoire": code})
+        layers.append(Layer(contour, "map-focus", label, href))
+    n = len(layers)
+    return render_svg(
+        layers,
+        title="Carte des projets",
+        description=(
+            f"Les {n} commune{'s' if n > 1 else ''} des projets de cette recherche ; chaque commune mène à son projet. "
+            "La liste des projets qui suit donne les mêmes informations."
+        ),
     )
 
 
@@ -244,3 +279,53 @@ def statement_line_resolve(request, pk):
     else:
         messages.success(request, f"Ligne {line.line_number} traitée.")
     return redirect("crowdfunding:statements")
+
+
+def _moderator(request):
+    user = request.user
+    if not (user.is_authenticated and user.is_active and (user.is_moderator or user.is_superuser)):
+        raise PermissionDenied("Réservé aux modérateurs de la Région.")
+
+
+@login_required
+def moderation(request):
+    _moderator(request)
+    if request.method == "POST":
+        project = get_object_or_404(Project, pk=request.POST.get("project"))
+        approve = request.POST.get("decision") == "approve"
+        try:
+            services.moderate_project(request.user, project, approve=approve, note=request.POST.get("note", ""))
+        except services.CrowdfundingError as exc:
+            messages.error(request, f"« {project.title} » : {exc}")
+        else:
+            if approve:
+                messages.success(request, f"« {project.title} » est publié.")
+            else:
+                messages.success(request, f"« {project.title} » est refusé ; le porteur verra le motif.")
+        return redirect("crowdfunding:moderation")
+    queue = (
+        Project.objects.filter(moderation_status=Project.Moderation.SUBMITTED)
+        .select_related("commune", "owner", "organisation", "programme")
+        .order_by("submitted_at", "pk")
+    )
+    return render(request, "crowdfunding/moderation.html", {"queue": queue})
+
+
+@login_required
+def payouts(request):
+    _staff(request)
+    if request.method == "POST":
+        project = get_object_or_404(Project, pk=request.POST.get("project"))
+        try:
+            payout = services.pay_out(request.user, project)
+        except services.CrowdfundingError as exc:
+            messages.error(request, f"« {project.title} » : {exc}")
+        else:
+            messages.success(request, f"Versement de {services.euros(payout.amount_cents)} enregistré pour « {project.title} ».")
+        return redirect("crowdfunding:payouts")
+    funded = list(
+        Project.objects.filter(campaign_state=Project.Campaign.FUNDED).select_related("commune", "owner", "organisation").order_by("closed_at", "pk")
+    )
+    progress = selectors.progress_many(funded)
+    done = Payout.objects.select_related("project", "done_by").order_by("-created_at")[:50]
+    return render(request, "crowdfunding/payouts.html", {"rows": [(p, progress[p.pk]) for p in funded], "done": done})

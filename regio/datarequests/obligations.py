@@ -346,19 +346,13 @@ def publish_open_dataset(run: ObligationRun):
     Written through the catalogue's services, in the name of the platform's service account (an
     inactive user, editor of the région organisation: it cannot sign in).
     """
-    from regio.accounts.models import Membership, User
     from regio.catalog import services as catalog_services
     from regio.catalog.models import Dataset
 
     region = Organisation.objects.filter(kind="region", region_id=settings.REGION_CODE).first()
     if region is None:
         return None
-    robot, _ = User.objects.get_or_create(
-        email="plateforme@regio.invalid", defaults={"full_name": "Plateforme Regio (compte de service)", "is_active": False}
-    )
-    Membership.objects.get_or_create(
-        user=robot, organisation=region, defaults={"role": Membership.Role.EDITOR, "status": Membership.Status.ACTIVE}
-    )
+    robot = catalog_services.service_account(region)
     slug = "obligations-ouverture-donnees-collectivites"
     description = (
         "Pour chaque collectivité du territoire : soumission à l'obligation d'ouverture des données (3 500 habitants "

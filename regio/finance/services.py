@@ -364,7 +364,7 @@ def publish_consolidated() -> object | None:
     org = Organisation.objects.filter(kind="region", region=region).first() if region else None
     if org is None:
         return None
-    bot = _platform_publisher(org)
+    bot = catalog.service_account(org)
     schema_url = "https://gitlab.com/opendatafrance/scdl/subventions/raw/v2.1.1/schema.json"
     dataset = Dataset.objects.filter(slug=CONSOLIDATED_SLUG).first()
     if dataset is None:
@@ -396,19 +396,3 @@ def publish_consolidated() -> object | None:
                     resource.file.delete(save=False)
                 resource.delete()
     return dataset
-
-
-def _platform_publisher(org: Organisation):
-    from regio.accounts.models import Membership, User
-
-    user, created = User.objects.get_or_create(
-        email="publication-automatique@regio.invalid",
-        defaults={"full_name": "Publication automatique (finances)", "is_active": True},
-    )
-    if created:
-        user.set_unusable_password()
-        user.save()
-    Membership.objects.update_or_create(
-        user=user, organisation=org, defaults={"role": Membership.Role.EDITOR, "status": Membership.Status.ACTIVE}
-    )
-    return user

@@ -24,6 +24,17 @@ def test_crowdfunding_pages_are_accessible(check_page, demo):
         check_page(path)
 
 
+def test_projects_map_links_to_projects_with_the_list_as_text_alternative(check_page, demo):
+    page = check_page("/financement-participatif/")
+    links = page.locator("svg.territory-map a")
+    assert links.count() == 5  # five demo projects in five communes
+    assert "/financement-participatif/projets/fromagerie-paysanne-wormhout" in [
+        links.nth(i).get_attribute("href") for i in range(links.count())
+    ]
+    assert page.locator("svg.territory-map title#map-title").count() == 1
+    assert "Fromagerie paysanne" in page.inner_text("main")  # the list under the map
+
+
 def test_progress_bar_has_a_text_equivalent(check_page, demo):
     page = check_page("/financement-participatif/projets/fromagerie-paysanne-wormhout")
     assert page.locator("svg.cf-progress").get_attribute("aria-hidden") == "true"
@@ -54,3 +65,12 @@ def test_pledge_form_and_owner_page(check_page, demo, page, site):
     owner = check_page("/financement-participatif/projets/fromagerie-paysanne-wormhout/porteur")
     assert "Donateur 1" in owner.inner_text("table")
     check_page("/financement-participatif/projets/nouveau")
+
+
+def test_staff_payout_page(check_page, demo, page, site):
+    page.goto(site.url + "/compte/connexion")
+    page.fill("input[name=username]", "agd@demo.regio.localhost")
+    page.fill("input[name=password]", "demo-regio-2026")
+    page.click("main button[type=submit]")
+    payouts = check_page("/financement-participatif/gestion/versements")
+    assert "Un café associatif au Quesnoy" in payouts.inner_text("main table")

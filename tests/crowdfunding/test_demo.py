@@ -3,8 +3,10 @@ import io
 import pytest
 from django.core.management import call_command
 
+from regio.catalog.models import Dataset
 from regio.crowdfunding import ledger
 from regio.crowdfunding.models import MatchReservation, Pledge, Project, StatementLine
+from regio.crowdfunding.opendata import DATASET_SLUG
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +25,12 @@ def test_demo_is_idempotent_and_goes_through_the_ledger():
     assert not MatchReservation.objects.filter(project__slug="recyclerie-solidaire-amiens").exists()
     assert StatementLine.objects.filter(status="matched").count() == Pledge.objects.count()
     assert ledger.check().ok
+    dataset = Dataset.objects.get(slug=DATASET_SLUG)
+    with dataset.resources.get().file.open("rb") as handle:
+        text = handle.read().decode("utf-8")
+    funded_titles = set(Project.objects.filter(campaign_state="funded").values_list("title", flat=True))
+    assert funded_titles and all(title in text for title in funded_titles)
+    assert "Atelier" not in text  # the failed campaign is not published
     counts = (Project.objects.count(), Pledge.objects.count(), MatchReservation.objects.count())
     call_command("demo", stdout=io.StringIO())
     assert (Project.objects.count(), Pledge.objects.count(), MatchReservation.objects.count()) == counts
