@@ -206,23 +206,28 @@ def _import_subsidies(batch: ImportBatch, rows, resolver: CommuneResolver) -> No
     for line, raw in rows:
         stats["read"] += 1
         parsed = scdl.parse_subsidy(raw)
-        rec = parsed.record
-        if not parsed.reasons and rec["row_hash"] in seen:
-            parsed.reasons.append(f"Ligne en double (identique à la ligne {seen[rec['row_hash']]}).")
-        if parsed.reasons:
-            for r in parsed.reasons:
-                reasons_count[r.split("«")[0].split("(")[0].strip()] += 1
-            quarantined.append(_quarantine(batch, line, raw, parsed.reasons, parsed))
-        else:
-            seen[rec["row_hash"]] = line
-            years[rec["year"]] += 1
-            pending.append((line, rec, raw))
+        if _accept(batch, line, raw, parsed, seen, reasons_count, quarantined):
+            years[parsed.record["year"]] += 1
+            pending.append((line, parsed.record, raw))
         if len(pending) >= CHUNK:
             _resolve(pending, resolver)
             _flush(Subsidy, batch, pending, quarantined, stats, set())
     _resolve(pending, resolver)
     _flush(Subsidy, batch, pending, quarantined, stats, set())
     _finish(batch, stats, reasons_count, {"years": dict(sorted(years.items()))})
+
+
+def _accept(batch, line, raw, parsed, seen: dict, reasons_count: dict, quarantined: list) -> bool:
+    """True for a valid, not yet seen row; otherwise quarantine it with its reasons (duplicates included)."""
+    if not parsed.reasons and parsed.record["row_hash"] in seen:
+        parsed.reasons.append(f"Ligne en double (identique à la ligne {seen[parsed.record['row_hash']]}).")
+    if parsed.reasons:
+        for r in parsed.reasons:
+            reasons_count[r.split("«")[0].split("(")[0].strip()] += 1
+        quarantined.append(_quarantine(batch, line, raw, parsed.reasons, parsed))
+        return False
+    seen[parsed.record["row_hash"]] = line
+    return True
 
 
 def _resolve(pending, resolver) -> None:
@@ -247,16 +252,8 @@ def _import_budget(batch: ImportBatch, rows, nomenclature: str) -> None:
     for line, raw in rows:
         stats["read"] += 1
         parsed = scdl.parse_budget(raw, nomenclature)
-        rec = parsed.record
-        if not parsed.reasons and rec["row_hash"] in seen:
-            parsed.reasons.append(f"Ligne en double (identique à la ligne {seen[rec['row_hash']]}).")
-        if parsed.reasons:
-            for r in parsed.reasons:
-                reasons_count[r.split("«")[0].split("(")[0].strip()] += 1
-            quarantined.append(_quarantine(batch, line, raw, parsed.reasons, parsed))
-        else:
-            seen[rec["row_hash"]] = line
-            pending.append((line, rec, raw))
+        if _accept(batch, line, raw, parsed, seen, reasons_count, quarantined):
+            pending.append((line, parsed.record, raw))
         if len(pending) >= CHUNK:
             _flush(BudgetLine, batch, pending, quarantined, stats, set())
     _flush(BudgetLine, batch, pending, quarantined, stats, set())
