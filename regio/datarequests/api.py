@@ -209,7 +209,8 @@ class ObligationOut(Schema):
     harvested_count: int
     last_modified_at: datetime | None
     freshness_days: int | None
-    completeness_pct: float | None
+    quality_avg: float | None
+    quality_scored: int
     scdl: list[str]
     next_to_publish: list[str]
 
@@ -226,7 +227,7 @@ class ObligationFilters(Schema):
 
 def _obligation(row) -> dict:
     out = {name: getattr(row, name) for name in ObligationOut.model_fields if name != "organisation"}
-    out["organisation"] = row.organisation.slug
+    out["organisation"] = row.slug
     return out
 
 
@@ -246,6 +247,6 @@ def list_obligations(request, filters: Query[ObligationFilters], page: int = 1, 
         response["Content-Disposition"] = 'attachment; filename="obligations-ouverture-donnees.csv"'
         return response
     run = selectors.latest_run()
-    body = paginate(request, qs.select_related("organisation"), page, page_size, _obligation)
+    body = paginate(request, qs, page, page_size, _obligation)
     body["computed_at"] = run.computed_at if run else None
     return body

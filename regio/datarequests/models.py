@@ -129,9 +129,18 @@ class Comment(models.Model):
     author_name = models.CharField("signature", max_length=150, blank=True)
     body = models.TextField("commentaire")
     created_at = models.DateTimeField(default=timezone.now)
+    # Abusive or spammy comments wait for a moderator (or the CDO) instead of being refused.
+    moderation = models.CharField("modération", max_length=16, choices=Moderation.choices, default=Moderation.NOT_REQUIRED, db_index=True)
+    moderation_reason = models.CharField("motif de mise en modération", max_length=300, blank=True)
+    moderated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    moderated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    @property
+    def is_public(self) -> bool:
+        return self.moderation in (Moderation.NOT_REQUIRED, Moderation.APPROVED)
 
 
 class Transition(models.Model):
@@ -187,7 +196,13 @@ class ObligationRun(models.Model):
 
 
 class ObligationStatus(models.Model):
-    """The latest snapshot row for one collectivité (replaced as a whole at each recomputation)."""
+    """The latest snapshot row for one collectivité (replaced as a whole at each recomputation).
+
+    Everything the table page shows is stored here (the organisation's slug included), so the
+    page reads one narrow, indexed table: no join, no per-row computation. The ``*_sort`` columns
+    are non-null sort keys (unknown values last in both directions would need NULLS LAST, which
+    SQLite indexes cannot express): one composite index per sortable column serves both orders.
+    """
 
     run = models.ForeignKey(ObligationRun, on_delete=models.CASCADE, related_name="rows")
     organisation = models.OneToOneField("accounts.Organisation", on_delete=models.CASCADE, related_name="obligation")
@@ -205,10 +220,28 @@ class ObligationStatus(models.Model):
     harvested_count = models.PositiveIntegerField(default=0)
     last_modified_at = models.DateTimeField(null=True, blank=True)
     freshness_days = models.PositiveIntegerField(null=True, blank=True)
-    completeness_pct = models.FloatField(null=True, blank=True)
+    # Average quality score (0–100, regio.quality) of its scored datasets, and how many were scored.
+    quality_avg = models.FloatField("score de qualité moyen", null=True, blank=True)
+    quality_scored = models.PositiveIntegerField("jeux notés", default=0)
     scdl = models.JSONField(default=list, blank=True)
     next_to_publish = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, db_index=True)
+    slug = models.CharField("identifiant de l'organisation", max_length=120, blank=True)
+    name_folded = models.CharField(max_length=200, blank=True)  # lower case, no accents: the name filter
+    population_sort = models.BigIntegerField(default=-1)
+    freshness_sort = models.BigIntegerField(default=-1)
+    quality_sort = models.FloatField(default=-1)
 
     class Meta:
         ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["name", "id"], name="dr_ob_name"),
+            *(
+                models.Index(fields=[f"{sign}{column}", "name", "id"], name=f"dr_ob_{short}_{'desc' if sign else 'asc'}")
+                for column, short in (
+                    ("population_sort", "pop"), ("datasets_count", "datasets"), ("freshness_sort", "fresh"),
+                    ("quality_sort", "quality"), ("status", "status"),
+                )
+                for sign in ("", "-")
+            ),
+        ]

@@ -3,8 +3,8 @@
 Collectivités of 3,500 inhabitants or more with 50 agents or more must publish their public
 information. For every collectivité organisation: subject or not (population from the territory
 data, agents entered by the CDO or imported; unknown → « à vérifier », never guessed), whether it
-publishes (local and harvested datasets), how many datasets, freshness, average completeness,
-which priority datasets of the socle commun des données locales (SCDL) it publishes, and what it
+publishes (local and harvested datasets), how many datasets, freshness, the average quality score
+of its datasets (``regio.quality``, 0–100, stored per dataset), which priority datasets of the socle commun des données locales (SCDL) it publishes, and what it
 should publish next. Stored as a snapshot (:class:`ObligationStatus`) recomputed in bulk.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Max, Q, Sum, Value, When
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from regio.accounts.models import Organisation
@@ -31,6 +31,8 @@ from .models import AgentCount, ObligationRun, ObligationStatus, Subject
 POPULATION_THRESHOLD = 3500
 AGENTS_THRESHOLD = 50
 FRESH_DAYS = 365
+# Sort key of a collectivité that never published: after every real freshness, i.e. the stalest.
+NEVER_PUBLISHED = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -135,18 +137,6 @@ def _populations() -> dict[tuple[str, str], int | None]:
     return pops
 
 
-def _completeness_expr():
-    """Share (0–1) of the 8 recommended metadata a dataset fills, summed per publisher in SQL."""
-    checks = [
-        ~Q(description=""), Q(facet_terms__contains="keyword:"), Q(facet_terms__contains="theme:"), ~Q(licence=""),
-        ~Q(frequency="UNKNOWN"), Q(temporal_start__isnull=False), ~Q(contact_email=""), Q(facet_terms__contains="format:"),
-    ]
-    total = Value(0)
-    for check in checks:
-        total = total + Case(When(check, then=Value(1)), default=Value(0), output_field=IntegerField())
-    return total, len(checks)
-
-
 def compute(now=None) -> ObligationRun:
     """Recompute the whole snapshot (a handful of queries, whatever the number of collectivités)."""
     from regio.catalog.selectors import public_datasets
@@ -155,20 +145,25 @@ def compute(now=None) -> ObligationRun:
     now = now or timezone.now()
     orgs = list(
         Organisation.objects.filter(kind__in=Organisation.COLLECTIVITE_KINDS).values_list(
-            "id", "name", "kind", "region_id", "departement_id", "epci_id", "commune_id", "commune__departement_id"
+            "id", "name", "kind", "region_id", "departement_id", "epci_id", "commune_id", "commune__departement_id", "slug"
         )
     )
     pops = _populations()
     agents = dict(AgentCount.objects.values_list("organisation_id", "agents"))
     datasets = public_datasets().filter(publisher__kind__in=Organisation.COLLECTIVITE_KINDS)
-    score, n_checks = _completeness_expr()
     stats: dict[int, dict] = {}
-    for publisher_id, origin, count, last, filled in (
-        datasets.order_by().values_list("publisher_id", "origin").annotate(n=Count("id"), last=Max("metadata_modified_at"), filled=Sum(score))
+    # The quality score of regio.quality (quality.DatasetQuality.score, reached through the
+    # catalogue's ``Dataset.quality`` relation, as the catalogue's own filters and sorts do):
+    # summed and counted per publisher in SQL, datasets not scored yet left out of the average.
+    for publisher_id, origin, count, last, score_sum, scored in (
+        datasets.order_by().values_list("publisher_id", "origin").annotate(
+            n=Count("id"), last=Max("metadata_modified_at"), score_sum=Sum("quality__score"), scored=Count("quality__score"),
+        )
     ):
-        s = stats.setdefault(publisher_id, {"local": 0, "harvested": 0, "last": None, "filled": 0})
+        s = stats.setdefault(publisher_id, {"local": 0, "harvested": 0, "last": None, "score_sum": 0, "scored": 0})
         s["harvested" if origin == "harvested" else "local"] += count
-        s["filled"] += filled or 0
+        s["score_sum"] += score_sum or 0
+        s["scored"] += scored or 0
         if last and (s["last"] is None or last > s["last"]):
             s["last"] = last
     scdl: dict[int, set[str]] = {}
@@ -179,7 +174,7 @@ def compute(now=None) -> ObligationRun:
     rows = []
     totals = {"subject": 0, "subject_publishing": 0, "to_check": 0, "publishing": 0, "datasets": 0}
     run = ObligationRun(computed_at=now)
-    for org_id, name, kind, region, departement, epci, commune, commune_dep in orgs:
+    for org_id, name, kind, region, departement, epci, commune, commune_dep, slug in orgs:
         code = {"region": region, "departement": departement, "epci": epci}.get(kind, commune) or ""
         population = pops.get((kind, code)) if code else None
         n_agents = agents.get(org_id)
@@ -190,16 +185,21 @@ def compute(now=None) -> ObligationRun:
         published = scdl.get(org_id, set())
         scdl_keys = [p.key for p in PRIORITIES if p.key in published]
         missing = [p.key for p in PRIORITIES if p.key not in published and kind in p.kinds]
-        freshness = (now - s["last"]).days if s and s["last"] else None
+        freshness = max((now - s["last"]).days, 0) if s and s["last"] else None
+        quality = round(s["score_sum"] / s["scored"], 1) if s and s["scored"] else None
         rows.append({
             "organisation_id": org_id, "name": name, "kind": kind, "code": code,
             "departement": (departement if kind == "departement" else commune_dep or "") or "",
             "population": population, "agents": n_agents, "subject": subject, "subject_reason": reason, "publishes": publishes,
             "datasets_count": count, "local_count": s["local"] if s else 0, "harvested_count": s["harvested"] if s else 0,
             "last_modified_at": s["last"] if s else None,
-            "freshness_days": max(freshness, 0) if freshness is not None else None,
-            "completeness_pct": round(100 * s["filled"] / (n_checks * count), 1) if count else None,
+            "freshness_days": freshness, "quality_avg": quality, "quality_scored": s["scored"] if s else 0,
             "scdl": scdl_keys, "next_to_publish": missing[:3], "status": row_status(subject, publishes),
+            # Precomputed for the table page: link without a join, name filter, non-null sort keys.
+            "slug": slug, "name_folded": normalize_text(name)[:200],
+            "population_sort": population if population is not None else -1,
+            "freshness_sort": freshness if freshness is not None else NEVER_PUBLISHED,
+            "quality_sort": quality if quality is not None else -1,
         })
         totals["subject"] += subject == Subject.YES
         totals["subject_publishing"] += subject == Subject.YES and publishes
@@ -215,7 +215,21 @@ def compute(now=None) -> ObligationRun:
         _insert_rows(run, rows)
         run.duration_ms = int((time.perf_counter() - started) * 1000)
         run.save(update_fields=["duration_ms"])
+    _tidy_snapshot()
     return run
+
+
+def _tidy_snapshot() -> None:
+    """PostgreSQL: the replaced snapshot leaves ~36,000 dead rows and stale planner statistics
+    until autovacuum passes; reclaim them at once (VACUUM cannot run inside a transaction: only
+    ANALYZE then)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(ObligationStatus._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}" if connection.in_atomic_block else f"VACUUM (ANALYZE) {table}")
 
 
 def _insert_rows(run: ObligationRun, rows: list[dict]) -> None:
@@ -317,7 +331,7 @@ CSV_COLUMNS = (
     ("agents", "agents"), ("soumise", "subject"), ("statut", "status"), ("publie", "publishes"),
     ("jeux_de_donnees", "datasets_count"), ("jeux_locaux", "local_count"), ("jeux_moissonnes", "harvested_count"),
     ("derniere_mise_a_jour", "last_modified_at"), ("fraicheur_jours", "freshness_days"),
-    ("completude_moyenne_pct", "completeness_pct"), ("socle_commun_publie", "scdl"), ("a_publier_ensuite", "next_to_publish"),
+    ("qualite_moyenne_sur_100", "quality_avg"), ("jeux_notes", "quality_scored"), ("socle_commun_publie", "scdl"), ("a_publier_ensuite", "next_to_publish"),
 )
 
 
@@ -357,7 +371,7 @@ def publish_open_dataset(run: ObligationRun):
     description = (
         "Pour chaque collectivité du territoire : soumission à l'obligation d'ouverture des données (3 500 habitants "
         "et 50 agents ou plus, loi pour une République numérique), publication de données (jeux locaux et moissonnés), "
-        "nombre de jeux, fraîcheur, complétude moyenne des métadonnées et jeux prioritaires du socle commun (SCDL) publiés.\n\n"
+        "nombre de jeux, fraîcheur, score de qualité moyen des jeux (0 à 100) et jeux prioritaires du socle commun (SCDL) publiés.\n\n"
         f"Dernier calcul : {timezone.localtime(run.computed_at):%d/%m/%Y %H:%M} — {run.collectivites} collectivités, "
         f"{run.subject} soumises, dont {run.subject_publishing} publient ; {run.to_check} à vérifier."
     )

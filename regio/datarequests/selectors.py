@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+
+from regio.core.text import normalize_text
 
 from .models import OPEN_STATUSES, DataRequest, Moderation, ObligationRun, ObligationStatus, Status
 
@@ -52,14 +56,31 @@ def dashboard() -> dict:
 
 # --------------------------------------------------------------------------- obligations
 
-SORTS = {
-    "nom": ("name", "id"), "-nom": ("-name", "-id"),
-    "population": ("population", "name"), "-population": ("-population", "name"),
-    "jeux": ("datasets_count", "name"), "-jeux": ("-datasets_count", "name"),
-    "fraicheur": ("freshness_days", "name"), "-fraicheur": ("-freshness_days", "name"),
-    "completude": ("completeness_pct", "name"), "-completude": ("-completeness_pct", "name"),
-    "statut": ("status", "name"), "-statut": ("-status", "name"),
+# Sort key → snapshot column. Every order ends with (name, id) and has a composite index
+# (``ObligationStatus.Meta.indexes``), so a page is an index range scan, not a sort of the table.
+SORT_COLUMNS = {
+    "nom": "name", "population": "population_sort", "jeux": "datasets_count", "fraicheur": "freshness_sort",
+    "qualite": "quality_sort", "statut": "status",
 }
+SORT_ALIASES = {"completude": "qualite"}  # the former name of the quality column (before regio.quality)
+SORTS = [*SORT_COLUMNS, *(f"-{k}" for k in SORT_COLUMNS), *SORT_ALIASES, *(f"-{k}" for k in SORT_ALIASES)]
+DEFAULT_SORT = "-population"
+# What the table page shows: one narrow read, no join.
+PAGE_COLUMNS = (
+    "id", "slug", "name", "kind", "population", "subject", "publishes", "status", "datasets_count", "harvested_count",
+    "freshness_days", "quality_avg", "quality_scored", "scdl", "next_to_publish",
+)
+
+
+def order_for(sort: str) -> tuple[str, ...]:
+    desc = sort.startswith("-")
+    key = SORT_ALIASES.get(sort.lstrip("-"), sort.lstrip("-"))
+    if key not in SORT_COLUMNS:
+        return order_for(DEFAULT_SORT)
+    column = SORT_COLUMNS[key]
+    if column == "name":
+        return ("-name", "-id") if desc else ("name", "id")
+    return (f"-{column}" if desc else column, "name", "id")
 
 
 def latest_run() -> ObligationRun | None:
@@ -77,8 +98,28 @@ def obligation_rows(*, kind: str = "", subject: str = "", status: str = "", depa
     if departement:
         qs = qs.filter(departement=departement)
     if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(code=q))
-    return qs.order_by(*SORTS.get(sort, ("-population", "name")))
+        folded = normalize_text(q)
+        cond = Q(code=q.strip())
+        if folded:
+            cond |= Q(name_folded__contains=folded)
+        qs = qs.filter(cond)
+    return qs.order_by(*order_for(sort))
+
+
+def count_rows(run: ObligationRun | None, qs: QuerySet, key: tuple) -> int:
+    """Number of rows of a filtered table, cached per snapshot (the snapshot only changes at a recompute)."""
+    from django.core.cache import cache
+
+    if run is None:
+        return qs.count()
+    if not any(key):
+        return run.collectivites
+    cache_key = "datarequests:obligations-count:" + hashlib.sha1(repr((run.pk, key)).encode()).hexdigest()
+    total = cache.get(cache_key)
+    if total is None:
+        total = qs.count()
+        cache.set(cache_key, total, 3600)
+    return total
 
 
 def territory_figures(level: str, code: str) -> list:
@@ -89,10 +130,10 @@ def territory_figures(level: str, code: str) -> list:
 
     from .obligations import STATUS_LABELS
 
-    row = ObligationStatus.objects.filter(kind=level, code=code).select_related("organisation").first()
+    row = ObligationStatus.objects.filter(kind=level, code=code).only("status", "slug").first()
     if row is None:
         return []
     return [TerritoryFigure(
         "Obligation d'ouverture des données", STATUS_LABELS.get(row.status, row.status), "",
-        reverse("datarequests:obligation", args=[row.organisation.slug]),
+        reverse("datarequests:obligation", args=[row.slug]),
     )]

@@ -61,7 +61,7 @@ def test_compute_snapshot(amiens, lille, cdo, region_org):
     assert row.scdl == ["budget", "deliberations"]
     assert row.next_to_publish == ["subventions", "marches_publics", "equipements"]
     assert row.freshness_days == 0
-    assert 0 < row.completeness_pct < 100
+    assert row.slug == amiens.slug and row.name_folded == "commune de amiens" and row.population_sort == row.population
     lille_row = ObligationStatus.objects.get(organisation=lille)
     assert (lille_row.subject, lille_row.status, lille_row.subject_reason) == ("non", "non_soumise", "moins de 50 agents")
     # Agents unknown → "à vérifier", never guessed.
@@ -69,6 +69,78 @@ def test_compute_snapshot(amiens, lille, cdo, region_org):
     assert region_row.subject == "a_verifier" and region_row.agents is None
     assert run.collectivites == ObligationStatus.objects.count() > 3000
     assert run.subject == 1 and run.subject_publishing == 1
+
+
+def test_average_quality_is_the_quality_apps_score(amiens, lille, client):
+    """The monitor averages regio.quality's stored score (0–100) of the datasets that have one."""
+    from regio.quality.catalog_link import refresh_dataset_quality
+    from regio.quality.models import DatasetQuality
+
+    agent = make_user("qualite@obligations.test")
+    good = publish(agent, amiens, "Budget primitif 2026", description="Le budget voté.", keywords=["budget"], themes=["ECON"],
+                   frequency="ANNUAL", contact_email="donnees@amiens.test")
+    poor = publish(agent, amiens, "Délibérations")
+    unscored = publish(agent, amiens, "Équipements sportifs")
+    lille_ds = publish(agent, lille, "Subventions 2025")
+    for dataset in (good, poor, lille_ds):
+        refresh_dataset_quality(dataset)
+    DatasetQuality.objects.filter(dataset=unscored).delete()
+    real = DatasetQuality.objects.get(dataset=good).score
+    assert real > DatasetQuality.objects.get(dataset=poor).score  # the real scoring ranks them
+    obligations.compute()
+    row = ObligationStatus.objects.get(organisation=amiens)
+    expected = round((DatasetQuality.objects.get(dataset=good).score + DatasetQuality.objects.get(dataset=poor).score) / 2, 1)
+    assert (row.quality_avg, row.quality_scored, row.datasets_count) == (expected, 2, 3)
+    # Known scores: the average is theirs, and the table sorts on it.
+    DatasetQuality.objects.filter(dataset=good).update(score=90)
+    DatasetQuality.objects.filter(dataset=poor).update(score=40)
+    DatasetQuality.objects.filter(dataset=lille_ds).update(score=70)
+    obligations.compute()
+    assert ObligationStatus.objects.get(organisation=amiens).quality_avg == 65.0
+    assert ObligationStatus.objects.get(organisation=lille).quality_avg == 70.0
+    nobody = ObligationStatus.objects.exclude(organisation__in=[amiens, lille]).filter(kind="commune").first()
+    assert nobody.quality_avg is None and nobody.quality_scored == 0
+    body = client.get("/api/1/obligations?sort=-qualite&page_size=2").json()
+    assert [d["organisation"] for d in body["data"]] == [lille.slug, amiens.slug]
+    assert body["data"][1]["quality_avg"] == 65.0 and body["data"][1]["quality_scored"] == 2
+    line = next(csv.DictReader(io.StringIO(client.get("/api/1/obligations?format=csv&q=80021").content.decode())))
+    assert line["qualite_moyenne_sur_100"] == "65.0" and line["jeux_notes"] == "2"
+    page = client.get("/obligations/?sort=-qualite").content.decode()
+    assert page.index("Commune de Lille") < page.index("Commune de Amiens") and "65,0" in page
+    assert "2 jeux notés" in page
+
+
+def test_table_page_sorts_filters_and_pages_in_sql(amiens, lille, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agent = make_user("tri@obligations.test")
+    publish(agent, amiens, "Budget primitif 2026")
+    run = obligations.compute()
+    total = run.collectivites
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get("/obligations/").content.decode()
+    # The latest run (its total) and one narrow read of 50 rows: no count, no join.
+    table_reads = [q["sql"] for q in ctx.captured_queries if "datarequests_obligationstatus" in q["sql"]]
+    assert len(table_reads) == 1 and "JOIN" not in table_reads[0] and "LIMIT 50" in table_reads[0]
+    assert "subject_reason" not in table_reads[0]
+    assert f"{total:,}".replace(",", "\u202f") in page or str(total) in page.replace("\u202f", "").replace("\xa0", "")
+    assert f"Page 1 sur {-(-total // 50)}" in page
+    # Default order: largest population first (Lille before Amiens), unknown populations last.
+    assert page.index("Commune de Lille") < page.index("Commune de Amiens")
+    asc = client.get("/obligations/?kind=commune&sort=population").content.decode()
+    desc = client.get("/obligations/?kind=commune&sort=-population").content.decode()
+    assert 'aria-sort="ascending"' in asc and 'aria-sort="descending"' in desc
+    assert "Commune de Lille" not in asc and "Commune de Lille" in desc
+    # Filters: folded name (accents, case), code; the scdl keys shown with their labels.
+    found = client.get("/obligations/?q=AMIÉNS").content.decode()
+    assert "Commune de Amiens" in found and "Budget" in found and "Commune de Lille" not in found
+    by_code = client.get("/obligations/?q=80021").content.decode()
+    assert "Commune de Amiens" in by_code and "1 collectivité " in by_code
+    # Out-of-range or invalid pages and sorts fall back to a valid page.
+    assert client.get("/obligations/?page=99999").status_code == 200
+    assert client.get("/obligations/?page=abc&sort=pif").status_code == 200
+    assert "Commune de Amiens" in client.get("/obligations/?sort=-jeux").content.decode()
 
 
 def test_harvested_datasets_count(amiens):
