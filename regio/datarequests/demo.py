@@ -80,6 +80,10 @@ def load_demo(out) -> None:
         services.support(cdo, r)
     if not DataRequest.objects.filter(moderation="pending").exists():
         services.submit_request(None, {"title": "données", "description": "svp"}, email="anonyme@demo.regio.localhost", confirm_new=True)
+    if r and not r.comments.exists():
+        services.comment(cdo, r, "Nous avons pris contact avec la bibliothèque centrale : réponse attendue sous quinze jours.")
+        # One spammy comment held in the moderation queue.
+        services.comment(citizen, r, "Gagnez au casino en ligne : https://exemple.invalid/a https://exemple.invalid/b https://exemple.invalid/c")
     # A few agent counts so that the monitor shows subject collectivités (illustrative demo values, marked as such).
     for kind, code, agents in (("commune", "59350", 3000), ("commune", "80021", 1500), ("commune", "59512", 900), ("departement", "59", 8000), ("region", settings.REGION_CODE, 7000)):
         org = _org(kind, code)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from regio.core.text import normalize_text
 
-from .models import OPEN_STATUSES, DataRequest, Moderation, ObligationRun, ObligationStatus, Status
+from .models import OPEN_STATUSES, Comment, DataRequest, Moderation, ObligationRun, ObligationStatus, Status
 
 PUBLIC_MODERATION = (Moderation.NOT_REQUIRED, Moderation.APPROVED)
 
@@ -38,6 +38,17 @@ def moderation_queue() -> QuerySet:
     return DataRequest.objects.filter(moderation=Moderation.PENDING).order_by("submitted_at")
 
 
+def comment_moderation_queue() -> QuerySet:
+    return (
+        Comment.objects.filter(moderation=Moderation.PENDING)
+        .select_related("request").order_by("created_at", "id")
+    )
+
+
+def public_comments(request: DataRequest) -> QuerySet:
+    return request.comments.filter(moderation__in=PUBLIC_MODERATION)
+
+
 def dashboard() -> dict:
     today = timezone.localdate()
     open_qs = public_requests().filter(status__in=OPEN_STATUSES).order_by("legal_deadline", "id")
@@ -49,7 +60,8 @@ def dashboard() -> dict:
         "internal_overdue": [r for r in open_qs if r.internal_deadline < today <= r.legal_deadline],
         "open": list(open_qs),
         "counts": [(Status(s).label, s, n) for s, n in counts.items()],
-        "moderation": list(moderation_queue()),
+        "moderation": moderation_queue().count(),
+        "comment_moderation": comment_moderation_queue().count(),
         "today": today,
     }
 

@@ -330,7 +330,20 @@ def support(user, request: DataRequest, *, email: str = "") -> bool:
     return True
 
 
+def comment_moderation_reason(body: str) -> str:
+    """Why a comment waits for a moderator instead of being published ('' if it does not)."""
+    if is_abusive(body):
+        return "Termes injurieux ou indésirables."
+    if len(re.findall(r"https?://", body)) > 2:
+        return "Trop de liens (indésirable probable)."
+    letters = [c for c in body if c.isalpha()]
+    if len(letters) > 20 and sum(c.isupper() for c in letters) / len(letters) > 0.7:
+        return "Texte écrit en majuscules."
+    return ""
+
+
 def comment(user, request: DataRequest, body: str) -> Comment:
+    """Publish a comment, or hold an abusive/spammy one for the moderators (nothing is dropped)."""
     if not user or not user.is_authenticated:
         raise PermissionDenied("Connectez-vous pour commenter une demande.")
     if not request.is_public:
@@ -338,11 +351,43 @@ def comment(user, request: DataRequest, body: str) -> Comment:
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "Le commentaire est vide."})
-    if is_abusive(body):
-        raise ValidationError({"body": "Votre commentaire contient des termes injurieux ou indésirables."})
-    created = Comment.objects.create(request=request, author=user, author_name=user.full_name or "Participant", body=body)
-    _notify(request, f"Nouveau commentaire sur « {request.title} »", body, exclude=user.email)
+    reason = comment_moderation_reason(body)
+    created = Comment.objects.create(
+        request=request, author=user, author_name=user.full_name or "Participant", body=body,
+        moderation=Moderation.PENDING if reason else Moderation.NOT_REQUIRED, moderation_reason=reason,
+    )
+    if not reason:
+        _notify(request, f"Nouveau commentaire sur « {request.title} »", body, exclude=user.email)
     return created
+
+
+@transaction.atomic
+def moderate_comment(user, comment: Comment, *, approve: bool, reason: str = "") -> Comment:
+    """A moderator (or the CDO) publishes or rejects a held comment; its author is told by email."""
+    if not permissions.can_moderate(user):
+        raise PermissionDenied("Seuls les modérateurs et l'administrateur général des données peuvent modérer un commentaire.")
+    comment = Comment.objects.select_for_update().select_related("request", "author").get(pk=comment.pk)
+    if comment.moderation != Moderation.PENDING:
+        raise TransitionForbidden("Ce commentaire n'est pas en attente de modération.")
+    comment.moderation = Moderation.APPROVED if approve else Moderation.REJECTED
+    if reason.strip():
+        comment.moderation_reason = reason.strip()[:300]
+    comment.moderated_by = user
+    comment.moderated_at = timezone.now()
+    comment.save(update_fields=["moderation", "moderation_reason", "moderated_by", "moderated_at"])
+    request = comment.request
+    author_email = comment.author.email if comment.author_id else ""
+    if approve:
+        _notify(request, f"Nouveau commentaire sur « {request.title} »", comment.body, exclude=author_email)
+    if author_email:
+        from regio.core.tasks import send_email
+
+        outcome = "est publié" if approve else f"n'a pas été publié : {comment.moderation_reason}"
+        send_email.enqueue(
+            "[Regio] Votre commentaire", f"Votre commentaire sur la demande « {request.title} » {outcome}\n\n"
+            f"{settings.SITE_URL.rstrip('/')}{request.get_absolute_url()}\n", [author_email],
+        )
+    return comment
 
 
 # --------------------------------------------------------------------------- personal data

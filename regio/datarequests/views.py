@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -14,7 +15,7 @@ from regio.accounts.models import Organisation
 
 from . import obligations, permissions, report, selectors, services
 from .forms import AgentsForm, AgentsImportForm, CommentForm, RequestForm, SupportForm, TransitionForm
-from .models import DataRequest, LegalGround, ObligationStatus, Status, Subject
+from .models import Comment, DataRequest, LegalGround, Moderation, ObligationStatus, Status, Subject
 from .workflow import ACTION_LABELS, ALLOWED
 
 
@@ -69,8 +70,14 @@ def request_detail(request, slug):
     if not permissions.can_view(request.user, r):
         raise Http404("Cette demande n'est pas publique.")
     actions = [(s.value, ACTION_LABELS[s]) for s in ALLOWED[Status(r.status)] if permissions.can_transition(request.user, r, s)]
+    comments = selectors.public_comments(r)
+    if request.user.is_authenticated:
+        # The author sees their own comment held for moderation (marked as such); nobody else does.
+        comments = r.comments.filter(
+            Q(moderation__in=selectors.PUBLIC_MODERATION) | Q(author=request.user, moderation=Moderation.PENDING)
+        )
     return render(request, "datarequests/detail.html", {
-        "r": r, "transitions": r.transitions.select_related().all(), "comments": r.comments.all(),
+        "r": r, "transitions": r.transitions.select_related().all(), "comments": comments,
         "actions": actions, "transition_form": TransitionForm(initial={"status": actions[0][0]} if actions else None),
         "support_form": SupportForm(), "comment_form": CommentForm(), "overdue": r.is_overdue(),
         "can_moderate": permissions.can_moderate(request.user), "legal_grounds": LegalGround.choices,
@@ -126,22 +133,50 @@ def request_comment(request, slug):
     r = get_object_or_404(selectors.public_requests(), slug=slug)
     form = CommentForm(request.POST)
     try:
-        services.comment(request.user, r, form.data.get("body", ""))
+        created = services.comment(request.user, r, form.data.get("body", ""))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "Commentaire publié.")
+        if created.is_public:
+            messages.success(request, "Commentaire publié.")
+        else:
+            messages.info(request, f"Votre commentaire sera publié après vérification par un modérateur ({created.moderation_reason})")
     return redirect(f"{r.get_absolute_url()}#commentaires")
 
 
 @require_POST
 def request_moderate(request, slug):
     r = get_object_or_404(DataRequest, slug=slug)
+    approve = request.POST.get("decision") == "approve"
     try:
-        services.moderate_request(request.user, r, approve=request.POST.get("decision") == "approve", reason=request.POST.get("reason", ""))
+        services.moderate_request(request.user, r, approve=approve, reason=request.POST.get("reason", ""))
     except services.TransitionForbidden as exc:
         messages.error(request, str(exc))
-    return redirect("datarequests:dashboard")
+    else:
+        messages.success(request, f"Demande « {r.title} » {'publiée' if approve else 'rejetée'}.")
+    return redirect("datarequests:moderation")
+
+
+@require_POST
+def comment_moderate(request, pk):
+    c = get_object_or_404(Comment, pk=pk)
+    approve = request.POST.get("decision") == "approve"
+    try:
+        services.moderate_comment(request.user, c, approve=approve, reason=request.POST.get("reason", ""))
+    except services.TransitionForbidden as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Commentaire {'publié' if approve else 'rejeté'}.")
+    return redirect("datarequests:moderation")
+
+
+def moderation(request):
+    """The moderation queue: requests and comments held as empty, abusive or spammy."""
+    if not permissions.can_moderate(request.user):
+        raise PermissionDenied("File de modération réservée à l'administrateur général des données et aux modérateurs.")
+    return render(request, "datarequests/moderation.html", {
+        "requests": selectors.moderation_queue(), "comments": selectors.comment_moderation_queue(),
+    })
 
 
 def dashboard(request):

@@ -59,8 +59,12 @@ def test_cdo_pages_are_accessible(check_page, page, site, demo):
     from regio.datarequests.models import DataRequest
 
     submitted = DataRequest.objects.filter(status="submitted", moderation="not_required").first()
+    from regio.datarequests.models import Comment
+
+    assert Comment.objects.filter(moderation="pending").exists()  # the demo's spammy comment
     for path in [
         "/demandes-de-donnees/tableau-de-bord",
+        "/demandes-de-donnees/moderation",
         submitted.get_absolute_url(),
         "/obligations/gestion",
         "/demandes-de-donnees/rapport-annuel",

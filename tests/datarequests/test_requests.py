@@ -207,3 +207,63 @@ def test_personal_data_export_and_erase(citizen):
     services.erase_user(citizen)
     r.refresh_from_db()
     assert r.requester is None and DataRequest.objects.filter(pk=r.pk).exists()
+
+
+def test_abusive_or_spammy_comments_wait_in_the_moderation_queue(citizen, cdo, client, mailbox):
+    from regio.datarequests.models import Comment
+
+    r = submit(citizen)
+    author = make_user("commentaire@exemple.test", full_name="Paul")
+    with pytest.raises(ValidationError) as exc:
+        services.comment(author, r, "   ")
+    assert exc.value.message_dict["body"] == ["Le commentaire est vide."]
+    mailbox.clear()
+    held = services.comment(author, r, "Bande d'escrocs, vous cachez tout !")
+    spam = services.comment(author, r, "Promo https://a.invalid/1 https://a.invalid/2 https://a.invalid/3")
+    shouting = services.comment(author, r, "PUBLIEZ ENFIN CES DONNÉES, C'EST UN SCANDALE ABSOLU")
+    assert [c.moderation for c in (held, spam, shouting)] == ["pending"] * 3
+    assert held.moderation_reason == "Termes injurieux ou indésirables."
+    assert spam.moderation_reason == "Trop de liens (indésirable probable)."
+    assert shouting.moderation_reason == "Texte écrit en majuscules."
+    assert mailbox == []  # nobody is notified of a held comment
+    # Hidden from the public; its author sees it, marked as waiting.
+    assert "Bande d'escrocs" not in client.get(r.get_absolute_url()).content.decode()
+    client.force_login(author)
+    resp = client.post(f"/demandes-de-donnees/{r.slug}/commenter", {"body": "Arnaque, achetez du viagra"}, follow=True)
+    page = resp.content.decode()
+    assert "sera publié après vérification par un modérateur" in page
+    assert "Bande d&#x27;escrocs" in page and "en attente de modération, visible de vous seul" in page
+    assert Comment.objects.filter(request=r, moderation="pending").count() == 4
+    # The moderation page: moderators and the CDO only.
+    assert client.get("/demandes-de-donnees/moderation").status_code == 403
+    with pytest.raises(PermissionDenied):
+        services.moderate_comment(author, held, approve=True)
+    client.force_login(cdo)
+    queue = client.get("/demandes-de-donnees/moderation").content.decode()
+    assert "Commentaires en attente (4)" in queue and "Trop de liens" in queue
+    resp = client.post(f"/demandes-de-donnees/commentaires/{held.pk}/moderer", {"decision": "approve"})
+    assert resp.status_code == 302 and resp["Location"] == "/demandes-de-donnees/moderation"
+    held.refresh_from_db()
+    assert held.moderation == "approved" and held.moderated_by == cdo
+    assert sorted(m.to[0] for m in mailbox) == ["citoyen@exemple.test", "commentaire@exemple.test"]
+    mailbox.clear()
+    client.post(f"/demandes-de-donnees/commentaires/{spam.pk}/moderer", {"decision": "reject", "reason": "Publicité."})
+    spam.refresh_from_db()
+    assert spam.moderation == "rejected" and spam.moderation_reason == "Publicité."
+    assert [m.to for m in mailbox] == [["commentaire@exemple.test"]] and "Publicité." in mailbox[0].body
+    with pytest.raises(services.TransitionForbidden, match="n'est pas en attente de modération"):
+        services.moderate_comment(cdo, spam, approve=True)
+    client.logout()
+    public = client.get(r.get_absolute_url()).content.decode()
+    assert "Bande d&#x27;escrocs" in public and "Promo" not in public and "SCANDALE" not in public
+
+
+def test_request_moderation_from_the_queue_page(citizen, cdo, client):
+    r = services.submit_request(citizen, {"title": "Données de la mairie", "description": "svp"}, confirm_new=True)
+    client.force_login(cdo)
+    assert "Données de la mairie" in client.get("/demandes-de-donnees/moderation").content.decode()
+    assert "1 demande et 0 commentaires en attente" in client.get("/demandes-de-donnees/tableau-de-bord").content.decode()
+    resp = client.post(f"/demandes-de-donnees/{r.slug}/moderer", {"decision": "reject", "reason": "Trop vague."})
+    assert resp["Location"] == "/demandes-de-donnees/moderation"
+    r.refresh_from_db()
+    assert r.moderation == "rejected" and r.moderation_reason == "Trop vague."
