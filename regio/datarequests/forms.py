@@ -32,10 +32,14 @@ class TransitionForm(forms.Form):
     status = forms.ChoiceField(label="Nouvel état", choices=[(s.value, s.label) for s in Status if s != Status.SUBMITTED])
     note = forms.CharField(label="Note (envoyée au demandeur et aux soutiens)", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     legal_ground = forms.ChoiceField(label="Motif légal (refus)", required=False, choices=[("", "—"), *LegalGround.choices])
-    assigned_to = forms.ModelChoiceField(
-        label="Organisation productrice (transmission)", required=False, to_field_name="slug",
-        queryset=Organisation.objects.order_by("kind", "name"),
+    # A search field, not a select of every organisation: the name (or SIREN, INSEE code) typed is
+    # resolved on the server; several matches → the page asks to choose among them. With
+    # JavaScript, suggestions appear under the field and fill ``assigned_to`` with the slug.
+    assigned_to_q = forms.CharField(
+        label="Organisation productrice (transmission)", required=False, max_length=200,
+        help_text="Nom, code INSEE ou SIREN de l'organisation ; choisissez-la parmi les propositions.",
     )
+    assigned_to = forms.SlugField(required=False, max_length=120, widget=forms.HiddenInput)
     dataset = forms.CharField(label="Jeu de données publié (identifiant dans l'adresse)", required=False)
 
 

@@ -34,6 +34,39 @@ def filter_requests(qs: QuerySet, *, q: str = "", status: str = "", holder: str 
     return qs
 
 
+def search_organisations(q: str, limit: int = 20) -> list:
+    """Organisations matching a typed name (accents and case ignored, every word), slug, SIREN or
+    INSEE code — the server side of the transition form's organisation field."""
+    import re
+
+    from regio.accounts.models import Organisation
+
+    q = (q or "").strip()
+    if not q:
+        return []
+    qs = Organisation.objects.all()
+    if re.fullmatch(r"[0-9][0-9AB][0-9]{0,7}", q.upper()):
+        code = q.upper()
+        qs = qs.filter(
+            Q(siren=code) | Q(kind="commune", commune_id=code) | Q(kind="epci", epci_id=code)
+            | Q(kind="departement", departement_id=code) | Q(kind="region", region_id=code)
+        )
+    else:
+        exact = qs.filter(slug=q).first()
+        if exact is not None:
+            return [exact]
+        words = normalize_text(q).split()[:6]
+        if not words:
+            return []
+        for word in words:
+            qs = qs.filter(Q(name__icontains=word) | Q(slug__icontains=word))
+    folded = normalize_text(q)
+    found = list(qs.order_by("name", "id")[:200])
+    # Exact names first, then names starting with the query, then the shortest.
+    found.sort(key=lambda o: (normalize_text(o.name) != folded, not normalize_text(o.name).startswith(folded), len(o.name), o.name))
+    return found[:limit]
+
+
 def moderation_queue() -> QuerySet:
     return DataRequest.objects.filter(moderation=Moderation.PENDING).order_by("submitted_at")
 

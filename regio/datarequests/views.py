@@ -65,10 +65,7 @@ def request_new(request):
     return render(request, "datarequests/form.html", {"form": form, "suggestions": suggestions})
 
 
-def request_detail(request, slug):
-    r = get_object_or_404(DataRequest.objects.select_related("holder", "assigned_to", "released_dataset"), slug=slug)
-    if not permissions.can_view(request.user, r):
-        raise Http404("Cette demande n'est pas publique.")
+def _detail_context(request, r, **extra) -> dict:
     actions = [(s.value, ACTION_LABELS[s]) for s in ALLOWED[Status(r.status)] if permissions.can_transition(request.user, r, s)]
     comments = selectors.public_comments(r)
     if request.user.is_authenticated:
@@ -76,12 +73,20 @@ def request_detail(request, slug):
         comments = r.comments.filter(
             Q(moderation__in=selectors.PUBLIC_MODERATION) | Q(author=request.user, moderation=Moderation.PENDING)
         )
-    return render(request, "datarequests/detail.html", {
+    return {
         "r": r, "transitions": r.transitions.select_related().all(), "comments": comments,
         "actions": actions, "transition_form": TransitionForm(initial={"status": actions[0][0]} if actions else None),
         "support_form": SupportForm(), "comment_form": CommentForm(), "overdue": r.is_overdue(),
         "can_moderate": permissions.can_moderate(request.user), "legal_grounds": LegalGround.choices,
-    })
+        "organisation_choices": None, **extra,
+    }
+
+
+def request_detail(request, slug):
+    r = get_object_or_404(DataRequest.objects.select_related("holder", "assigned_to", "released_dataset"), slug=slug)
+    if not permissions.can_view(request.user, r):
+        raise Http404("Cette demande n'est pas publique.")
+    return render(request, "datarequests/detail.html", _detail_context(request, r))
 
 
 @require_POST
@@ -99,10 +104,31 @@ def request_transition(request, slug):
         if dataset is None:
             messages.error(request, f"Jeu de données introuvable : « {form.cleaned_data['dataset']} ».")
             return redirect(r)
+    assigned_to = None
+    slug_value, typed = form.cleaned_data["assigned_to"], form.cleaned_data["assigned_to_q"].strip()
+    if slug_value:
+        assigned_to = Organisation.objects.filter(slug=slug_value).first()
+        if assigned_to is None:
+            messages.error(request, f"Organisation introuvable : « {slug_value} ».")
+            return redirect(r)
+    elif typed:
+        candidates = selectors.search_organisations(typed)
+        if len(candidates) != 1:
+            # Without JavaScript: the page asks to pick one of the matches (or to type again).
+            message = (
+                f"Aucune organisation ne correspond à « {typed} » : précisez le nom, le code INSEE ou le SIREN."
+                if not candidates else
+                f"{len(candidates)} organisations correspondent à « {typed} » : choisissez celle à qui transmettre la demande."
+            )
+            context = _detail_context(request, r, organisation_choices=candidates, organisation_message=message)
+            context["transition_form"] = form
+            context["selected_status"] = form.cleaned_data["status"]
+            return render(request, "datarequests/detail.html", context, status=422 if not candidates else 200)
+        assigned_to = candidates[0]
     try:
         services.transition(
             request.user, r, form.cleaned_data["status"], note=form.cleaned_data["note"],
-            legal_ground=form.cleaned_data["legal_ground"], assigned_to=form.cleaned_data["assigned_to"], dataset=dataset,
+            legal_ground=form.cleaned_data["legal_ground"], assigned_to=assigned_to, dataset=dataset,
         )
     except services.TransitionForbidden as exc:
         messages.error(request, str(exc))

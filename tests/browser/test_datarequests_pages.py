@@ -70,3 +70,36 @@ def test_cdo_pages_are_accessible(check_page, page, site, demo):
         "/demandes-de-donnees/rapport-annuel",
     ]:
         check_page(path)
+
+
+def test_transition_form_organisation_search_with_keyboard(check_page, page, site, demo):
+    """The combobox: suggestions from the API, chosen with the keyboard, sent as the slug; axe-clean when open."""
+    from django.test import Client
+
+    from regio.accounts.models import Organisation, User
+    from regio.datarequests.models import DataRequest
+
+    from .conftest import axe_violations
+
+    cdo = User.objects.get(email="agd@demo.regio.localhost")
+    client = Client()
+    client.force_login(cdo)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
+    qualified = DataRequest.objects.get(status="qualified")
+    amiens = Organisation.objects.get(kind="commune", commune_id="80021")
+    check_page(qualified.get_absolute_url())
+    page.select_option("#id_status", "assigned")
+    page.click("#id_assigned_to_q")
+    page.keyboard.type("Commune de Amiens")
+    page.wait_for_selector("#org-suggestions [role=option]")
+    assert page.get_attribute("#id_assigned_to_q", "aria-expanded") == "true"
+    assert axe_violations(page) == []
+    page.keyboard.press("ArrowDown")
+    assert page.get_attribute("#id_assigned_to_q", "aria-activedescendant") == "id_assigned_to_q-option-0"
+    page.keyboard.press("Enter")
+    assert page.input_value("#id_assigned_to") == amiens.slug
+    assert page.input_value("#id_assigned_to_q") == "Commune de Amiens"
+    page.click("#instruire + form button[type=submit]")
+    page.wait_for_selector("text=Transmise à")
+    qualified.refresh_from_db()
+    assert qualified.status == "assigned" and qualified.assigned_to == amiens

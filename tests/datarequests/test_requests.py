@@ -267,3 +267,53 @@ def test_request_moderation_from_the_queue_page(citizen, cdo, client):
     assert resp["Location"] == "/demandes-de-donnees/moderation"
     r.refresh_from_db()
     assert r.moderation == "rejected" and r.moderation_reason == "Trop vague."
+
+
+def test_transition_form_searches_the_organisation_instead_of_listing_them_all(citizen, cdo, amiens, client):
+    from regio.accounts.models import Organisation
+    from regio.datarequests.selectors import search_organisations
+
+    r = submit(citizen)
+    services.transition(cdo, r, "qualified")
+    client.force_login(cdo)
+    page = client.get(r.get_absolute_url()).content.decode()
+    # No select of the ~4,000 organisations: a search field (combobox enhanced by JS).
+    assert 'name="assigned_to_q"' in page and 'role="combobox"' in page and "org-search.js" in page
+    assert "<select name=\"assigned_to\"" not in page and "Commune de Lille" not in page
+    assert len(page) < 30_000
+    # Server side: accents and case ignored, every word; INSEE code and SIREN; exact names first.
+    assert search_organisations("AMIÉNS")[0] == amiens
+    assert search_organisations("80021") == [amiens]
+    epci = Organisation.objects.filter(kind="epci", name__icontains="amiens").first()
+    assert search_organisations("amiens metropole")[0] == epci
+    assert search_organisations(epci.siren) == [epci]
+    assert search_organisations("zzzz") == []
+    # Without JavaScript: several matches → the page asks to choose (radio buttons), state kept.
+    url = f"/demandes-de-donnees/{r.slug}/transition"
+    resp = client.post(url, {"status": "assigned", "assigned_to_q": "amiens", "note": "Transmise."})
+    page = resp.content.decode()
+    assert resp.status_code == 200 and "organisations correspondent à « amiens »" in page
+    assert f'value="{amiens.slug}"' in page and 'type="radio"' in page
+    assert '<option value="assigned" selected>' in page
+    r.refresh_from_db()
+    assert r.status == "qualified"
+    resp = client.post(url, {"status": "assigned", "assigned_to": amiens.slug, "assigned_to_q": "amiens"})
+    assert resp.status_code == 302
+    r.refresh_from_db()
+    assert (r.status, r.assigned_to) == ("assigned", amiens)
+
+
+def test_transition_form_organisation_unique_or_unknown(citizen, cdo, amiens, client):
+    client.force_login(cdo)
+    r = submit(citizen)
+    services.transition(cdo, r, "qualified")
+    url = f"/demandes-de-donnees/{r.slug}/transition"
+    resp = client.post(url, {"status": "assigned", "assigned_to_q": "zzzz"})
+    assert resp.status_code == 422
+    assert "Aucune organisation ne correspond à « zzzz » : précisez le nom, le code INSEE ou le SIREN." in resp.content.decode()
+    resp = client.post(url, {"status": "assigned", "assigned_to": "pas-une-organisation"}, follow=True)
+    assert "Organisation introuvable : « pas-une-organisation »." in resp.content.decode()
+    # A unique match (the INSEE code) is used at once.
+    assert client.post(url, {"status": "assigned", "assigned_to_q": "80021"}).status_code == 302
+    r.refresh_from_db()
+    assert r.assigned_to == amiens
