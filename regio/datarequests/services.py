@@ -94,32 +94,58 @@ def moderation_reason(title: str, description: str) -> str:
 
 
 def search_words(title: str) -> list[str]:
-    words = [w for w in normalize_text(title).split() if len(w) > 2 and w not in STOP_WORDS and not w.isdigit()]
+    """The request title's significant words, as typed (the catalogue's search folds accents and
+    case and stems them); generic words of a request ("liste", "données", "commune"…) left out,
+    since every word of a catalogue query must match."""
     seen: list[str] = []
-    for w in words:
-        if w not in seen:
-            seen.append(w)
+    folded_seen: set[str] = set()
+    for word in re.findall(r"[\w'’-]+", title):
+        for part in re.split(r"['’-]", word):
+            folded = normalize_text(part)
+            if len(folded) > 2 and folded not in STOP_WORDS and not folded.isdigit() and folded not in folded_seen:
+                folded_seen.add(folded)
+                seen.append(part)
     return seen
 
 
-def existing_datasets(title: str, limit: int = 5):
+def _attempts(words: list[str]) -> list[list[str]]:
+    """Queries from the most to the least specific: every word, every word but one (longest words
+    kept first), then the two longest words."""
+    from itertools import combinations
+
+    words = words[:6]
+    attempts = [words]
+    if len(words) > 2:
+        subsets = sorted(combinations(words, len(words) - 1), key=lambda c: -sum(len(w) for w in c))
+        attempts += [list(c) for c in subsets[:4]]
+        attempts.append(sorted(words, key=len, reverse=True)[:2])
+    unique: list[list[str]] = []
+    for attempt in attempts:
+        if attempt not in unique:
+            unique.append(attempt)
+    return unique
+
+
+def existing_datasets(title: str, limit: int = 5, holder: Organisation | None = None):
     """Public catalogue datasets that may already answer a request titled ``title``.
 
-    Every significant word of the title must match; when nothing does, the two longest words are tried.
+    Uses the catalogue's own French search (``catalog.selectors.search_datasets``: accents and
+    case folded, words stemmed — "subvention versée" finds "Subventions versées" —, datasets
+    whose title matches first): every significant word, then relaxed queries; the holder's own
+    datasets are tried first when the request names one.
     """
     from regio.catalog.selectors import search_datasets
 
     words = search_words(title)
     if not words:
         return []
-    attempts = [words[:5]]
-    if len(words) > 2:
-        attempts.append(sorted(words, key=len, reverse=True)[:2])
-    for attempt in attempts:
-        result = search_datasets(" ".join(attempt), facets=None)
-        hits = list(result.queryset[:limit])
-        if hits:
-            return hits
+    scopes = [{"publisher": holder.slug}, {}] if holder is not None else [{}]
+    for attempt in _attempts(words):
+        for filters in scopes:
+            result = search_datasets(" ".join(attempt), filters=filters, facets=None)
+            hits = list(result.queryset[:limit]) if result.searched else []
+            if hits:
+                return hits
     return []
 
 
@@ -186,7 +212,7 @@ def submit_request(
     if errors:
         raise ValidationError(errors)
     if not confirm_new:
-        found = existing_datasets(title)
+        found = existing_datasets(title, holder=holder)
         if found:
             raise PossibleDuplicate(found)
     now = timezone.now()

@@ -317,3 +317,29 @@ def test_transition_form_organisation_unique_or_unknown(citizen, cdo, amiens, cl
     assert client.post(url, {"status": "assigned", "assigned_to_q": "80021"}).status_code == 302
     r.refresh_from_db()
     assert r.assigned_to == amiens
+
+
+@pytest.mark.parametrize("title", [
+    "Subvention",
+    "subventions versees",
+    "Liste des subventions versées par la commune",
+    "Subvention versée aux associations sportives",  # relaxed: not every word is in the title
+])
+def test_duplicate_detection_uses_the_catalogues_french_search(citizen, amiens, amiens_agent, title):
+    """Stemmed and accent-insensitive (catalogue search), not raw word overlap."""
+    dataset = publish(amiens_agent, amiens, "Subventions versées aux associations 2025")
+    other = publish(amiens_agent, amiens, "Horaires des piscines municipales")
+    with pytest.raises(services.PossibleDuplicate) as exc:
+        services.submit_request(citizen, {**REQUEST, "title": title})
+    assert dataset in exc.value.datasets and other not in exc.value.datasets
+
+
+def test_duplicate_detection_accents_stems_and_holder_first(citizen, amiens, lille, amiens_agent):
+    lille_agent = make_user("agent@lille.test")
+    deliberations = publish(amiens_agent, amiens, "DELIBERATIONS du conseil municipal")
+    lille_deliberations = publish(lille_agent, lille, "Délibérations du conseil municipal de Lille")
+    assert services.existing_datasets("Délibération du conseil", holder=lille) == [lille_deliberations]
+    assert set(services.existing_datasets("délibération conseil")) == {deliberations, lille_deliberations}
+    assert services.existing_datasets("Horaires des piscines") == []
+    assert services.existing_datasets("Liste des données de la commune") == []  # only generic words: no search
+    assert services.search_words("Liste des arbres d'alignement de la commune") == ["arbres", "alignement"]
