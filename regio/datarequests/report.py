@@ -28,7 +28,6 @@ def collect(year: int) -> dict:
     from regio.catalog.models import Reuse
     from regio.catalog.selectors import public_datasets
     from regio.catalog.vocabularies import THEMES
-    from regio.core.ingest.models import Run
 
     start, end = _year_bounds(year)
     tables: dict[str, dict] = {}
@@ -97,17 +96,7 @@ def collect(year: int) -> dict:
         "rows": [[label, by_status.get(key, 0)] for key, label in STATUS_LABELS.items()],
     }
 
-    harvested = public_datasets().filter(origin="harvested").order_by().values_list("harvest_source").annotate(
-        n=Count("id"), new=Count("id", filter=Q(published_at__gte=start, published_at__lt=end))
-    ).order_by("-n")
-    runs_by_source = dict(
-        Run.objects.filter(created_at__gte=start, created_at__lt=end).order_by().values_list("source__name").annotate(Count("id"))
-    )
-    tables["sources_moissonnees"] = {
-        "title": "Sources moissonnées",
-        "columns": ["source", "jeux_moissonnes", f"nouveaux_en_{year}", "passages_dans_l_annee"],
-        "rows": [[src or "(inconnue)", n, new, runs_by_source.get(src, 0)] for src, n, new in harvested],
-    }
+    tables["sources_moissonnees"] = harvest_table(year, start, end)
     top = public_datasets().order_by("-popularity", "-id").values_list("title", "publisher__name", "views_count", "downloads_count")[:20]
     tables["jeux_les_plus_consultes"] = {
         "title": "Jeux de données les plus consultés",
@@ -132,6 +121,64 @@ def collect(year: int) -> dict:
     }
     return {"year": year, "tables": tables, "summary": summary, "generated_at": timezone.now(),
             "region": _region_name()}
+
+
+def harvest_table(year: int, start, end) -> dict:
+    """Per harvest source (regio.harvest): datasets harvested during the year, new ones, removed at
+    the source, real runs of the year (complete / failed / other) and the last run's status.
+
+    "Harvested during the year": reached through the source before the year's end and still seen
+    on or after its start (``DatasetOrigin.first_seen_at`` / ``last_seen_at``). Dry runs are left out.
+    """
+    from regio.core.ingest.models import Run
+    from regio.harvest import selectors as harvest_selectors
+    from regio.harvest.models import DatasetOrigin
+
+    failed_statuses = (Run.Status.FAILED, Run.Status.DEAD)
+    sources = list(harvest_selectors.sources())
+    ids = [s.pk for s in sources]
+    origins = {
+        row["source_id"]: row
+        for row in DatasetOrigin.objects.filter(source_id__in=ids).order_by().values("source_id").annotate(
+            harvested=Count("dataset_id", filter=Q(first_seen_at__lt=end, last_seen_at__gte=start), distinct=True),
+            new=Count("dataset_id", filter=Q(first_seen_at__gte=start, first_seen_at__lt=end), distinct=True),
+            removed=Count("dataset_id", filter=Q(archived_at__gte=start, archived_at__lt=end), distinct=True),
+        )
+    }
+    real_runs = Run.objects.filter(source_id__in=ids, dry_run=False).exclude(status=Run.Status.QUEUED)
+    runs = {
+        row["source_id"]: row
+        for row in real_runs.filter(created_at__gte=start, created_at__lt=end).order_by().values("source_id").annotate(
+            total=Count("id"),
+            complete=Count("id", filter=Q(status=Run.Status.SUCCEEDED, complete=True)),
+            failed=Count("id", filter=Q(status__in=failed_statuses)),
+        )
+    }
+    last: dict[int, Run] = {}
+    for run in real_runs.filter(created_at__lt=end).order_by("source_id", "-created_at", "-id"):
+        last.setdefault(run.source_id, run)
+    rows = []
+    for source in sources:
+        o = origins.get(source.pk, {})
+        r = runs.get(source.pk, {})
+        lr = last.get(source.pk)
+        when = lr.finished_at or lr.started_at or lr.created_at if lr else None
+        rows.append([
+            source.name, source.kind_label, source.owner.name if source.owner else "",
+            o.get("harvested", 0), o.get("new", 0), o.get("removed", 0),
+            r.get("total", 0), r.get("complete", 0), r.get("failed", 0), r.get("total", 0) - r.get("complete", 0) - r.get("failed", 0),
+            lr.get_status_display() if lr else "aucun passage",
+            timezone.localtime(when).strftime("%d/%m/%Y %H:%M") if when else "",
+        ])
+    rows.sort(key=lambda row: (-row[3], row[0]))
+    return {
+        "title": f"Sources moissonnées en {year}",
+        "columns": [
+            "source", "type", "proprietaire", f"jeux_moissonnes_en_{year}", "nouveaux_jeux", "supprimes_a_la_source",
+            "passages", "passages_complets", "passages_echoues", "passages_partiels_ou_annules", "dernier_statut", "dernier_passage",
+        ],
+        "rows": rows,
+    }
 
 
 def _region_name() -> str:

@@ -67,3 +67,50 @@ def test_demo_creates_every_state_and_computes_obligations():
 
     assert ObligationStatus.objects.filter(subject="oui").exists()
     assert any("subventions" in keys for keys in ObligationStatus.objects.values_list("scdl", flat=True))
+
+
+def test_report_harvest_section_per_source(amiens, lille):
+    from datetime import timedelta
+
+    from regio.core.ingest.models import Run
+    from regio.datarequests import report
+    from regio.harvest.models import DatasetOrigin, HarvestSource
+
+    year = timezone.localdate().year
+    start, end = report._year_bounds(year)
+    before, during = start - timedelta(days=30), start + timedelta(days=40)
+    agent = make_user("moisson@rapport.test")
+    ckan = HarvestSource.objects.create(kind="ckan", name="Portail open data d'Amiens", url="https://amiens.invalid", owner=amiens)
+    quiet = HarvestSource.objects.create(kind="udata", name="Portail de Lille", url="https://lille.invalid", owner=lille)
+    datasets = [publish(agent, amiens, f"Jeu moissonné {i}") for i in range(4)]
+    for i, (first, last, archived) in enumerate([
+        (during, during, None),  # new this year
+        (before, during, None),  # older, still harvested this year
+        (before, before, None),  # not seen this year
+        (before, during, during),  # removed at the source this year
+    ]):
+        DatasetOrigin.objects.create(dataset=datasets[i], source=ckan, remote_id=str(i), first_seen_at=first,
+                                     last_seen_at=last, archived_at=archived)
+    for status, complete, dry, created in [
+        ("succeeded", True, False, during), ("succeeded", True, False, during + timedelta(days=1)),
+        ("failed", False, False, during + timedelta(days=2)), ("dead", False, False, during + timedelta(days=3)),
+        ("cancelled", False, False, during + timedelta(days=4)), ("succeeded", True, True, during + timedelta(days=5)),
+        ("succeeded", True, False, before), ("failed", False, False, during + timedelta(days=6)),
+    ]:
+        Run.objects.create(source=ckan, status=status, complete=complete, dry_run=dry, created_at=created, finished_at=created)
+    table = report.harvest_table(year, start, end)
+    rows = {row[0]: dict(zip(table["columns"], row, strict=True)) for row in table["rows"]}
+    amiens_row = rows["Portail open data d'Amiens"]
+    assert amiens_row["type"].startswith("CKAN") and amiens_row["proprietaire"] == "Commune de Amiens"
+    assert (amiens_row[f"jeux_moissonnes_en_{year}"], amiens_row["nouveaux_jeux"], amiens_row["supprimes_a_la_source"]) == (3, 1, 1)
+    assert (amiens_row["passages"], amiens_row["passages_complets"], amiens_row["passages_echoues"],
+            amiens_row["passages_partiels_ou_annules"]) == (6, 2, 3, 1)
+    assert amiens_row["dernier_statut"] == "Échoué"
+    lille_row = rows["Portail de Lille"]
+    assert lille_row["passages"] == 0 and lille_row["dernier_statut"] == "aucun passage"
+    assert table["rows"][0][0] == "Portail open data d'Amiens"  # most harvested first
+    assert quiet.pk in {s.pk for s in HarvestSource.objects.all()}
+    # In the full report (HTML and CSV).
+    data = report.collect(year)
+    assert data["tables"]["sources_moissonnees"]["rows"] == table["rows"]
+    assert "Portail open data d&#x27;Amiens" in report.render_html(data)
