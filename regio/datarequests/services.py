@@ -392,7 +392,7 @@ def moderate_comment(user, comment: Comment, *, approve: bool, reason: str = "")
     """A moderator (or the CDO) publishes or rejects a held comment; its author is told by email."""
     if not permissions.can_moderate(user):
         raise PermissionDenied("Seuls les modérateurs et l'administrateur général des données peuvent modérer un commentaire.")
-    comment = Comment.objects.select_for_update().select_related("request", "author").get(pk=comment.pk)
+    comment = Comment.objects.select_for_update(of=("self",)).select_related("request", "author").get(pk=comment.pk)
     if comment.moderation != Moderation.PENDING:
         raise TransitionForbidden("Ce commentaire n'est pas en attente de modération.")
     comment.moderation = Moderation.APPROVED if approve else Moderation.REJECTED
