@@ -12,11 +12,13 @@ class RequestForm(forms.Form):
         help_text="Contenu attendu, période, niveau de détail, format souhaité.",
     )
     purpose = forms.CharField(label="Pourquoi ? (usage prévu)", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    holder = forms.ModelChoiceField(
-        label="Collectivité ou organisme qui détient les données", required=False, empty_label="— je ne sais pas —",
-        queryset=Organisation.objects.filter(kind__in=Organisation.COLLECTIVITE_KINDS + (Organisation.Kind.PUBLIC_BODY,)).order_by("kind", "name"),
-        to_field_name="slug",
+    # A search field (resolved on the server, suggestions with JavaScript), not a select of the
+    # thousands of collectivités of the territory.
+    holder_q = forms.CharField(
+        label="Collectivité ou organisme qui détient les données", required=False, max_length=200,
+        help_text="Nom, code INSEE ou SIREN ; laissez vide si vous ne savez pas.",
     )
+    holder = forms.SlugField(required=False, max_length=120, widget=forms.HiddenInput)
     territory_codes = forms.CharField(
         label="Territoire concerné", required=False,
         help_text="Codes INSEE des communes ou codes de département, séparés par des virgules (ex. 80021, 59).",
@@ -26,6 +28,33 @@ class RequestForm(forms.Form):
         help_text="Pour être informé à chaque étape. Inutile si vous êtes connecté.",
     )
     confirm_new = forms.BooleanField(label="Les jeux de données proposés ne répondent pas à ma demande", required=False)
+
+    HOLDER_KINDS = (*Organisation.COLLECTIVITE_KINDS, Organisation.Kind.PUBLIC_BODY)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.holder_choices: list[Organisation] = []
+
+    def clean(self):
+        from .selectors import search_organisations
+
+        data = super().clean()
+        slug, typed = data.get("holder") or "", (data.get("holder_q") or "").strip()
+        data["holder"] = None
+        if slug:
+            data["holder"] = Organisation.objects.filter(slug=slug, kind__in=self.HOLDER_KINDS).first()
+            if data["holder"] is None:
+                self.add_error("holder_q", f"Organisation introuvable : « {slug} ».")
+        elif typed:
+            found = search_organisations(typed, kinds=self.HOLDER_KINDS)
+            if len(found) == 1:
+                data["holder"] = found[0]
+            elif found:
+                self.holder_choices = found
+                self.add_error("holder_q", f"{len(found)} organisations correspondent à « {typed} » : choisissez-en une.")
+            else:
+                self.add_error("holder_q", f"Aucune collectivité ni organisme public ne correspond à « {typed} » : précisez le nom, le code INSEE ou le SIREN, ou laissez vide.")
+        return data
 
 
 class TransitionForm(forms.Form):

@@ -34,7 +34,7 @@ def filter_requests(qs: QuerySet, *, q: str = "", status: str = "", holder: str 
     return qs
 
 
-def search_organisations(q: str, limit: int = 20) -> list:
+def search_organisations(q: str, limit: int = 20, kinds: tuple[str, ...] | None = None) -> list:
     """Organisations matching a typed name (accents and case ignored, every word), slug, SIREN or
     INSEE code — the server side of the transition form's organisation field."""
     import re
@@ -45,6 +45,8 @@ def search_organisations(q: str, limit: int = 20) -> list:
     if not q:
         return []
     qs = Organisation.objects.all()
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
     if re.fullmatch(r"[0-9][0-9AB][0-9]{0,7}", q.upper()):
         code = q.upper()
         qs = qs.filter(

@@ -343,3 +343,22 @@ def test_duplicate_detection_accents_stems_and_holder_first(citizen, amiens, lil
     assert services.existing_datasets("Horaires des piscines") == []
     assert services.existing_datasets("Liste des données de la commune") == []  # only generic words: no search
     assert services.search_words("Liste des arbres d'alignement de la commune") == ["arbres", "alignement"]
+
+
+def test_request_form_searches_the_holder_instead_of_listing_them_all(client, amiens):
+    page = client.get("/demandes-de-donnees/nouvelle").content.decode()
+    assert 'name="holder_q"' in page and 'role="combobox"' in page and "Commune de Lille" not in page
+    assert len(page) < 30_000
+    data = {**REQUEST, "email": "formulaire@exemple.test", "confirm_new": "on"}
+    page = client.post("/demandes-de-donnees/nouvelle", {**data, "holder_q": "zzzz"}).content.decode()
+    assert "Aucune collectivité ni organisme public ne correspond à « zzzz »" in page
+    page = client.post("/demandes-de-donnees/nouvelle", {**data, "holder_q": "Amiens"}).content.decode()
+    assert "organisations correspondent à « Amiens » : choisissez-en une." in page
+    assert f'value="{amiens.slug}"' in page and 'type="radio"' in page
+    assert not DataRequest.objects.exists()
+    resp = client.post("/demandes-de-donnees/nouvelle", {**data, "holder": amiens.slug, "holder_q": "Amiens"})
+    assert resp.status_code == 302
+    r = DataRequest.objects.get()
+    assert r.holder == amiens and r.territory_codes == ["80021"]
+    resp = client.post("/demandes-de-donnees/nouvelle", {**data, "title": "Horaires des piscines", "holder_q": "80021"})
+    assert resp.status_code == 302 and DataRequest.objects.get(title="Horaires des piscines").holder == amiens

@@ -1,12 +1,12 @@
 // Progressive enhancement of the transition form's organisation field (same pattern as the home
 // page's commune search, regio/autocomplete.js): suggestions from /api/1/organizations under the
-// field; choosing one fills the hidden "assigned_to" with its slug. Without JavaScript the typed
+// field; choosing one fills the hidden input named by data-target (assigned_to, holder) with its slug. Without JavaScript the typed
 // text is resolved by the server, which asks to choose when several organisations match.
 (function () {
   "use strict";
   document.querySelectorAll("input[data-org-search]").forEach(function (input) {
     var list = document.getElementById(input.getAttribute("aria-controls"));
-    var hidden = input.form && input.form.querySelector("input[type=hidden][name=assigned_to]");
+    var hidden = document.getElementById(input.dataset.target);
     if (!list || !hidden) return;
     var timer = null, active = -1, items = [];
 
@@ -31,7 +31,7 @@
       var q = input.value.trim();
       if (q.length < 2) { close(); return; }
       timer = setTimeout(function () {
-        fetch(input.dataset.orgSearch + "?page_size=10&q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } })
+        fetch(input.dataset.orgSearch + (input.dataset.orgSearch.indexOf("?") < 0 ? "?" : "&") + "page_size=10&q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } })
           .then(function (r) { return r.ok ? r.json() : { data: [] }; })
           .then(function (body) {
             close();
