@@ -186,6 +186,9 @@ class ObligationRun(models.Model):
     publishing = models.PositiveIntegerField(default=0)
     datasets = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
+    # Rows per value of each single filter of the table ("kind:commune", "status:en_defaut",
+    # "departement:80"…): the table page's count without a query.
+    filter_counts = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-computed_at", "-id"]

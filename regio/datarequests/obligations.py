@@ -31,6 +31,8 @@ from .models import AgentCount, ObligationRun, ObligationStatus, Subject
 POPULATION_THRESHOLD = 3500
 AGENTS_THRESHOLD = 50
 FRESH_DAYS = 365
+# Filters of the table whose row counts are stored with each run (ObligationRun.filter_counts).
+COUNTED_FILTERS = ("kind", "subject", "status", "departement")
 # Sort key of a collectivité that never published: after every real freshness, i.e. the stalest.
 NEVER_PUBLISHED = 1_000_000
 
@@ -174,6 +176,7 @@ def compute(now=None) -> ObligationRun:
     rows = []
     totals = {"subject": 0, "subject_publishing": 0, "to_check": 0, "publishing": 0, "datasets": 0}
     run = ObligationRun(computed_at=now)
+    filter_counts: dict[str, int] = {}
     for org_id, name, kind, region, departement, epci, commune, commune_dep, slug in orgs:
         code = {"region": region, "departement": departement, "epci": epci}.get(kind, commune) or ""
         population = pops.get((kind, code)) if code else None
@@ -206,10 +209,14 @@ def compute(now=None) -> ObligationRun:
         totals["to_check"] += subject == Subject.UNKNOWN
         totals["publishing"] += publishes
         totals["datasets"] += count
+        row = rows[-1]
+        for field in COUNTED_FILTERS:
+            filter_counts[f"{field}:{row[field]}"] = filter_counts.get(f"{field}:{row[field]}", 0) + 1
     with transaction.atomic():
         for key, value in totals.items():
             setattr(run, key, value)
         run.collectivites = len(rows)
+        run.filter_counts = filter_counts
         run.save()
         ObligationStatus.objects.all().delete()
         _insert_rows(run, rows)

@@ -153,15 +153,22 @@ def obligation_rows(*, kind: str = "", subject: str = "", status: str = "", depa
     return qs.order_by(*order_for(sort))
 
 
-def count_rows(run: ObligationRun | None, qs: QuerySet, key: tuple) -> int:
-    """Number of rows of a filtered table, cached per snapshot (the snapshot only changes at a recompute)."""
+def count_rows(run: ObligationRun | None, qs: QuerySet, filters: dict) -> int:
+    """Number of rows of a filtered table: the run's total (no filter) or its stored count (one of
+    kind/subject/status/departement), else a COUNT cached per snapshot (it only changes at a recompute)."""
     from django.core.cache import cache
+
+    from .obligations import COUNTED_FILTERS
 
     if run is None:
         return qs.count()
-    if not any(key):
+    active = {k: v for k, v in filters.items() if v}
+    if not active:
         return run.collectivites
-    cache_key = "datarequests:obligations-count:" + hashlib.sha1(repr((run.pk, key)).encode()).hexdigest()
+    if len(active) == 1 and next(iter(active)) in COUNTED_FILTERS and run.filter_counts:
+        name, value = next(iter(active.items()))
+        return run.filter_counts.get(f"{name}:{value}", 0)
+    cache_key = "datarequests:obligations-count:" + hashlib.sha1(repr((run.pk, sorted(active.items()))).encode()).hexdigest()
     total = cache.get(cache_key)
     if total is None:
         total = qs.count()

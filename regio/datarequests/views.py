@@ -276,7 +276,7 @@ def obligations_page(request):
         response["Content-Disposition"] = 'attachment; filename="obligations-ouverture-donnees.csv"'
         return response
     run = selectors.latest_run()
-    total = selectors.count_rows(run, rows, tuple(f.values()))
+    total = selectors.count_rows(run, rows, f)
     pages = max(1, -(-total // OBLIGATIONS_PAGE_SIZE))
     try:
         number = min(max(int(request.GET.get("page") or 1), 1), pages)
