@@ -106,6 +106,10 @@ def request_transition(request, slug):
             return redirect(r)
     assigned_to = None
     slug_value, typed = form.cleaned_data["assigned_to"], form.cleaned_data["assigned_to_q"].strip()
+    if form.cleaned_data["status"] != Status.ASSIGNED:
+        slug_value = typed = ""  # the organisation only matters for a transmission
+    elif not permissions.can_transition(request.user, r, Status.ASSIGNED):
+        raise PermissionDenied("Vous n'avez pas le droit de transmettre cette demande.")
     if slug_value:
         assigned_to = Organisation.objects.filter(slug=slug_value).first()
         if assigned_to is None:

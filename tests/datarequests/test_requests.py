@@ -362,3 +362,15 @@ def test_request_form_searches_the_holder_instead_of_listing_them_all(client, am
     assert r.holder == amiens and r.territory_codes == ["80021"]
     resp = client.post("/demandes-de-donnees/nouvelle", {**data, "title": "Horaires des piscines", "holder_q": "80021"})
     assert resp.status_code == 302 and DataRequest.objects.get(title="Horaires des piscines").holder == amiens
+
+
+def test_transition_form_organisation_only_for_a_transmission(citizen, cdo, client):
+    r = submit(citizen)
+    url = f"/demandes-de-donnees/{r.slug}/transition"
+    client.force_login(make_user("curieux@exemple.test"))
+    assert client.post(url, {"status": "assigned", "assigned_to_q": "amiens"}).status_code == 403
+    client.force_login(cdo)
+    # Text left in the organisation field does not block another transition.
+    assert client.post(url, {"status": "qualified", "assigned_to_q": "zzzz"}).status_code == 302
+    r.refresh_from_db()
+    assert r.status == "qualified" and r.assigned_to is None
