@@ -95,6 +95,7 @@ class Subsidy(models.Model):
     payment_period = models.CharField("période de versement", max_length=60, blank=True)
     percentage = models.FloatField("pourcentage de subvention", null=True, blank=True)
     year = models.PositiveSmallIntegerField("année", db_index=True)
+    theme = models.CharField("thème", max_length=16, default="autre", db_index=True)
     beneficiary_commune = models.ForeignKey(
         "territory.Commune", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
     )
