@@ -118,6 +118,12 @@ class Subsidy(models.Model):
     def __str__(self) -> str:
         return f"{self.grantor_name} → {self.beneficiary_name} ({self.amount_cents / 100:.2f} €)"
 
+    @property
+    def theme_label(self) -> str:
+        from .themes import LABELS
+
+        return LABELS.get(self.theme, self.theme)
+
 
 class BudgetLine(models.Model):
     """One line of an SCDL budget file."""

@@ -14,9 +14,9 @@ from regio.accounts.permissions import organisations_user_can_edit
 from regio.territory.maps import Layer, render_svg
 from regio.territory.selectors import contours
 
-from . import charts, selectors, services
+from . import analytics, charts, selectors, services, themes
 from .exports import rows_to_csv
-from .models import ImportBatch, Subsidy
+from .models import ImportBatch
 
 
 def _float(value):
@@ -26,12 +26,26 @@ def _float(value):
         return None
 
 
+class CountedPaginator(Paginator):
+    """A paginator told its count (already computed by the aggregates) instead of counting again."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count
+
+
 def filters_from(params) -> selectors.SubsidyFilters:
     year = params.get("annee", "")
+    theme = params.get("theme", "").strip()
     return selectors.SubsidyFilters(
         grantor=params.get("attribuant", "").strip(), beneficiary=params.get("beneficiaire", "").strip(),
         q=params.get("q", "").strip(), year=int(year) if year.isdigit() else None, nature=params.get("nature", "").strip(),
         min_eur=_float(params.get("min")), max_eur=_float(params.get("max")), territory=params.get("territoire", "").strip(),
+        theme=theme if theme in themes.LABELS else "",
     )
 
 
@@ -76,14 +90,15 @@ def _map(rows: list[dict], title: str) -> str:
 def subsidies(request):
     f = filters_from(request.GET)
     qs = selectors.subsidies(f)
-    total = selectors.totals(qs)
+    explorer = analytics.Explorer(f)  # aggregates on DuckDB over the Parquet snapshot
+    total = explorer.totals()
     query = urlencode({k: v for k, v in request.GET.items() if k not in ("page", "export") and v})
-    top = selectors.top_beneficiaries(qs, 10)
-    per_commune = selectors.territory_per_inhabitant(qs, "commune")
-    per_epci = selectors.territory_per_inhabitant(qs, "epci")
-    split = selectors.urban_rural(qs)
-    points, gini = selectors.lorenz(selectors.beneficiary_totals(qs))
-    years = selectors.by_year(qs)
+    top = explorer.top_beneficiaries(10)
+    per_commune = explorer.territory_per_inhabitant("commune")
+    per_epci = explorer.territory_per_inhabitant("epci")
+    split = explorer.urban_rural()
+    points, gini = selectors.lorenz(explorer.beneficiary_totals())
+    years = explorer.by_year()
     g = "non calculable" if gini is None else f"{gini:.3f}".replace(".", ",")
     chart_list = [
         _chart(
@@ -136,14 +151,15 @@ def subsidies(request):
         return _export(request, by_name)
     for c in chart_list:  # long tables: the page shows the first 50 rows, the CSV has them all
         c["shown"] = c["rows"][:50]
-    page = Paginator(qs.select_related("beneficiary_commune"), 25).get_page(request.GET.get("page"))
+    page = CountedPaginator(qs.select_related("beneficiary_commune"), 25, count=total["count"]).get_page(request.GET.get("page"))
     return render(request, "finance/subsidies.html", {
         "filters": f, "total": total, "page": page, "query": query, "charts": chart_list, "gini": gini,
         "warning": selectors.quarantine_warning("subventions", year=f.year),
-        "completeness": selectors.decree_completeness(),
-        "has_demo": Subsidy.objects.filter(is_demo=True).exists(),
-        "grantors": selectors.by_grantor(Subsidy.objects.all()),
-        "years": [r["year"] for r in selectors.by_year(Subsidy.objects.all())],
+        "completeness": explorer.decree_completeness(),
+        "has_demo": bool(explorer.rows("bool_or(is_demo)", filtered=False)[0][0]) if explorer.files else False,
+        "grantors": explorer.by_grantor(filtered=False),
+        "years": [r["year"] for r in explorer.by_year(filtered=False)],
+        "themes": themes.CHOICES,
     })
 
 
