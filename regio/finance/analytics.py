@@ -8,6 +8,7 @@ PostgreSQL rows."""
 from __future__ import annotations
 
 import threading
+import time
 
 from django.db.models import Sum
 
@@ -31,6 +32,22 @@ def _cursor():
             _con = connect(memory_limit="1GB", threads=2)
             _con.execute("SET parquet_metadata_cache = true")
         return _con.cursor()
+
+
+_communes: tuple[float, dict] = (0.0, {})
+
+
+def _commune_table() -> dict[str, tuple[str, int | None]]:
+    """INSEE code → (name, population) of every commune, kept five minutes in the process (the
+    reference territory changes only when it is reloaded)."""
+    global _communes
+    from regio.territory.models import Commune
+
+    stamp, table = _communes
+    if time.monotonic() - stamp > 300 or not table:
+        table = {code: (name, population) for code, name, population in Commune.objects.values_list("code", "name", "population")}
+        _communes = (time.monotonic(), table)
+    return table
 
 
 def _where(f: SubsidyFilters) -> tuple[str, list]:
@@ -131,8 +148,7 @@ class Explorer:
 
         if level == "commune":
             totals = self.by_commune_cents()
-            found = {code: (name, population) for code, name, population in
-                     Commune.objects.filter(code__in=list(totals)).values_list("code", "name", "population")}
+            found = _commune_table()
             out = [{"code": code, "name": found[code][0], "total": cents / 100, "population": found[code][1] or None}
                    for code, cents in totals.items() if code in found]
         elif level == "epci":

@@ -244,8 +244,16 @@ def _copy_into_database(con, select_sql: str, names: list[str], folder: Path) ->
     sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
     result = con.execute(select_sql)
     with connection.cursor() as cursor:
-        while rows := result.fetchmany(20_000):
-            cursor.executemany(sql, rows)
+        # a bigger page cache for the time of the insert: the unique row-hash index of millions of
+        # lines no longer fits in SQLite's default 2 MB
+        cursor.execute("PRAGMA cache_size")
+        previous = cursor.fetchone()[0]
+        cursor.execute("PRAGMA cache_size = -262144")
+        try:
+            while rows := result.fetchmany(20_000):
+                cursor.executemany(sql, rows)
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _import_subsidies(batch: ImportBatch, path: Path, resolver: CommuneResolver) -> None:
