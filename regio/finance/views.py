@@ -63,7 +63,7 @@ def _export(request, charts_by_name: dict):
     if ext == "svg":
         if not chart["svg"]:
             raise Http404("Graphique vide.")
-        response = HttpResponse(chart["svg"], content_type="image/svg+xml; charset=utf-8")
+        response = HttpResponse(charts.standalone_svg(chart["svg"]), content_type="image/svg+xml; charset=utf-8")
     else:
         response = HttpResponse(rows_to_csv(chart["header"], chart["rows"]), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.{ext}"'
@@ -163,6 +163,15 @@ def subsidies(request):
     })
 
 
+def _treemap_summary(parts: list[dict]) -> str:
+    total = sum(p["total"] for p in parts if p["total"] > 0)
+    if not total:
+        return ""
+    top = sorted(parts, key=lambda p: -p["total"])[:3]
+    text = ", ".join(f"{p['code']} {p['label']}".strip() + f" ({p['total'] / total:.0%})" for p in top)
+    return f"Les plus gros postes : {text}."
+
+
 def budgets(request):
     collectivites = selectors.budget_collectivites()
     siret = request.GET.get("collectivite") or (collectivites[0]["collectivite_siret"] if collectivites else "")
@@ -186,11 +195,14 @@ def budgets(request):
     chart_list = [
         _chart(
             "repartition", f"Répartition des {direction}s par {label}" + (f" (sous-niveaux de {prefix})" if prefix else ""),
-            f"Montant des {direction}s par {label}, du plus grand au plus petit. Chaque barre qui a des sous-niveaux mène au détail.",
+            f"Carte proportionnelle (treemap) des {direction}s par {label} : la surface de chaque rectangle est proportionnelle "
+            f"à son montant, du plus grand (en haut à gauche) au plus petit. {_treemap_summary(parts)} "
+            "Les rectangles qui ont des sous-niveaux sont des liens vers le détail (touche Tab puis Entrée). "
+            "Toutes les valeurs sont dans le tableau des données.",
             ["code", "libelle", "montant_eur"], [[p["code"], p["label"], f"{p['total'] / 100:.2f}"] for p in parts],
-            charts.bar_chart([(f"{p['code']} {p['label']}".strip(), p["total"],
-                               "" if p["leaf"] else "?" + urlencode({**base, "code": p["code"]})) for p in parts],
-                             title=f"{direction.capitalize()}s par {label}", description="Barres proportionnelles aux montants.", uid="c-rep"),
+            charts.treemap([(f"{p['code']} {p['label']}".strip(), p["total"],
+                             "" if p["leaf"] else "?" + urlencode({**base, "code": p["code"]})) for p in parts],
+                           title=f"{direction.capitalize()}s par {label}", description="Surfaces proportionnelles aux montants.", uid="c-rep"),
         ),
         _chart(
             "evolution", "Évolution au fil des exercices", "Total des dépenses et des recettes par exercice et type de budget.",
