@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
+from django.utils import timezone
 
 from regio.accounts.models import Organisation
 from regio.accounts.permissions import can_edit_for
@@ -144,6 +145,8 @@ def run_import(
             _import_subsidies(batch, path, resolver or default_resolver())
         else:
             _import_budget(batch, rows, nomenclature.upper())
+            batch.report = {**batch.report, "nomenclature": nomenclature.upper()}
+            batch.save(update_fields=["report"])
     if publish and kind == "subventions":
         transaction.on_commit(_schedule_publication)
     return batch
@@ -378,6 +381,76 @@ def _finish(batch: ImportBatch, stats: dict, reasons_count: dict, extra: dict) -
     batch.rows_quarantined = stats["quarantined"]
     batch.report = {"reasons": dict(sorted(reasons_count.items(), key=lambda kv: -kv[1])), **extra}
     batch.save()
+
+
+# ---------------------------------------------------------------- quarantine corrections
+
+def can_correct(user, batch: ImportBatch) -> bool:
+    """Editors of the batch's organisation (superusers for batches without organisation)."""
+    if not user or not user.is_authenticated:
+        return False
+    if batch.organisation_id is None:
+        return bool(user.is_superuser)
+    return can_edit_for(user, batch.organisation)
+
+
+def _batch_nomenclature(batch: ImportBatch) -> str:
+    found = batch.report.get("nomenclature") or batch.budget_lines.values_list("nomenclature", flat=True).first()
+    return found or "M57"
+
+
+def correct_quarantined_row(user, row: QuarantinedRow, values: dict[str, str]) -> tuple[object | None, list[str]]:
+    """An authorised agent re-submits a quarantined row with corrected ``values`` (column → text,
+    the file's columns). Imported if it now passes the import's checks (same parser, same French
+    reasons, duplicate and commune resolution included): the quarantined row is removed and the
+    batch's counts updated. Otherwise nothing changes and the new reasons are returned."""
+    batch = row.batch
+    if not can_correct(user, batch):
+        raise PermissionDenied(
+            "Vous ne pouvez pas corriger les lignes de cet import : il faut être éditeur ou administrateur de "
+            f"« {batch.organisation.name if batch.organisation else 'l’organisation'} »."
+        )
+    raw = {column: (values.get(column) or "").strip() for column in row.raw}
+    if batch.kind == ImportBatch.Kind.SUBSIDIES:
+        parsed = scdl.parse_subsidy(raw)
+        model = Subsidy
+    else:
+        parsed = scdl.parse_budget(raw, _batch_nomenclature(batch))
+        model = BudgetLine
+    if parsed.reasons:
+        return None, parsed.reasons
+    if model.objects.filter(row_hash=parsed.record["row_hash"]).exists():
+        return None, ["Ligne en double : une ligne identique est déjà importée."]
+    record = dict(parsed.record)
+    if model is Subsidy:
+        from . import themes
+
+        record["theme"] = themes.classify(record["object"], record["nature"], record["beneficiary_name"])
+        code = default_resolver()(record)
+        parents = _commune_parents([code]) if code else {}
+        if code in parents:
+            record["beneficiary_commune_id"] = code
+            record["beneficiary_epci_id"], record["beneficiary_departement_id"] = parents[code]
+    with transaction.atomic():
+        obj = model.objects.create(batch=batch, organisation_id=batch.organisation_id, line=row.line, is_demo=batch.is_demo, **record)
+        corrections = list(batch.report.get("corrections", []))
+        corrections.append({"line": row.line, "reasons": row.reasons,
+                            "by": getattr(user, "email", ""), "at": timezone.now().isoformat()})
+        row.delete()
+        batch.rows_imported += 1
+        batch.rows_quarantined = max(0, batch.rows_quarantined - 1)
+        batch.report = {**batch.report, "corrections": corrections}
+        if model is BudgetLine:
+            from .selectors import balance_checks
+
+            batch.report["balance"] = balance_checks(batch)
+        batch.save()
+        if model is Subsidy:
+            from . import snapshot
+
+            transaction.on_commit(lambda: snapshot.forget_batch(batch.pk))
+            transaction.on_commit(_schedule_publication)
+    return obj, []
 
 
 def import_upload(user, organisation: Organisation, kind: str, upload, *, nomenclature: str = "M57") -> ImportBatch:

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from regio.accounts.permissions import organisations_user_can_edit
 from regio.territory.maps import Layer, render_svg
@@ -16,7 +17,7 @@ from regio.territory.selectors import contours
 
 from . import analytics, charts, selectors, services, themes
 from .exports import rows_to_csv
-from .models import ImportBatch
+from .models import ImportBatch, QuarantinedRow
 
 
 def _float(value):
@@ -47,6 +48,10 @@ def filters_from(params) -> selectors.SubsidyFilters:
         min_eur=_float(params.get("min")), max_eur=_float(params.get("max")), territory=params.get("territoire", "").strip(),
         theme=theme if theme in themes.LABELS else "",
     )
+
+
+def _params(request) -> dict:
+    return {k: v for k, v in request.GET.items() if k not in ("page", "export", "theme") and v}
 
 
 def _chart(name, title, description, header, rows, svg):
@@ -99,6 +104,7 @@ def subsidies(request):
     split = explorer.urban_rural()
     points, gini = selectors.lorenz(explorer.beneficiary_totals())
     years = explorer.by_year()
+    by_theme = explorer.themes()
     g = "non calculable" if gini is None else f"{gini:.3f}".replace(".", ",")
     chart_list = [
         _chart(
@@ -115,6 +121,14 @@ def subsidies(request):
             ["annee", "montant_eur", "nombre"], [[r["year"], f"{r['total'] / 100:.2f}", r["n"]] for r in years],
             charts.bar_chart([(str(r["year"]), r["total"], "?" + urlencode({"annee": r["year"]})) for r in years],
                              title="Montants par année", description="Total par année de convention.", uid="c-annees"),
+        ),
+        _chart(
+            "themes", "Montants par thème",
+            "Total des subventions par thème (déduit à l'import des mots de l'objet). Chaque barre mène aux subventions du thème.",
+            ["theme", "libelle", "montant_eur", "nombre"],
+            [[r["theme"], themes.LABELS.get(r["theme"], r["theme"]), f"{r['total'] / 100:.2f}", r["n"]] for r in by_theme],
+            charts.bar_chart([(themes.LABELS.get(r["theme"], r["theme"]), r["total"], "?" + urlencode({**_params(request), "theme": r["theme"]}))
+                              for r in by_theme], title="Montants par thème", description="Total par thème.", uid="c-themes"),
         ),
         _chart(
             "communes", "Montant par habitant, par commune du bénéficiaire",
@@ -271,4 +285,31 @@ def upload(request):
 
 def batch_report(request, pk: int):
     batch = get_object_or_404(ImportBatch.objects.select_related("organisation"), pk=pk)
-    return render(request, "finance/batch.html", {"batch": batch, "quarantine": batch.quarantine.all()[:500]})
+    return render(request, "finance/batch.html", {
+        "batch": batch, "quarantine": batch.quarantine.all()[:500], "can_correct": services.can_correct(request.user, batch),
+        "corrected": request.GET.get("corrigee", ""),
+    })
+
+
+@login_required
+def correct_row(request, pk: int, row_pk: int):
+    """Form pre-filled with a quarantined row's values and its French reasons; re-submitted, the
+    row is imported if it now passes the checks."""
+    batch = get_object_or_404(ImportBatch.objects.select_related("organisation"), pk=pk)
+    row = get_object_or_404(QuarantinedRow, pk=row_pk, batch=batch)
+    if not services.can_correct(request.user, batch):
+        raise PermissionDenied("Il faut être éditeur ou administrateur de l'organisation de cet import pour corriger ses lignes.")
+    fields = [{"name": name, "value": value, "id": f"c-{i}"} for i, (name, value) in enumerate(row.raw.items())]
+    reasons = row.reasons
+    status = 200
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in row.raw}
+        obj, new_reasons = services.correct_quarantined_row(request.user, row, values)
+        if obj is not None:
+            return redirect(f"{reverse('finance:batch', args=[batch.pk])}?corrigee={row.line}")
+        reasons = new_reasons
+        fields = [{**f, "value": values[f["name"]]} for f in fields]
+        status = 422
+    return render(request, "finance/correct.html", {
+        "batch": batch, "row": row, "fields": fields, "reasons": reasons, "resubmitted": request.method == "POST",
+    }, status=status)
