@@ -18,7 +18,7 @@ from regio.accounts.models import Organisation
 from regio.accounts.permissions import can_edit_for
 from regio.tabular.engine.errors import TabularError
 
-from .importers import scdl
+from .importers import scdl, totem
 from .importers.reader import read_rows
 from .models import BudgetLine, ImportBatch, QuarantinedRow, Subsidy
 
@@ -123,11 +123,20 @@ def run_import(
     if previous is not None:
         previous.report = {**previous.report, "reimport": "Ce fichier a déjà été importé : rien n'a changé."}
         return previous
-    try:
-        columns, rows = read_rows(path)
-    except TabularError as exc:
-        raise ImportRefused(str(exc)) from exc
-    missing = scdl.missing_subsidy_columns(columns) if kind == "subventions" else scdl.missing_budget_columns(columns)
+    totem_header = totem_stats = None
+    if kind == "budget" and totem.looks_like_totem(path):
+        try:
+            totem_header, rows, totem_stats = totem.read_document(path)
+        except totem.TotemError as exc:
+            raise ImportRefused(str(exc)) from exc
+        nomenclature = totem_header["nomenclature"] or nomenclature
+        missing = []
+    else:
+        try:
+            columns, rows = read_rows(path)
+        except TabularError as exc:
+            raise ImportRefused(str(exc)) from exc
+        missing = scdl.missing_subsidy_columns(columns) if kind == "subventions" else scdl.missing_budget_columns(columns)
     if missing:
         raise ImportRefused(
             f"Colonnes obligatoires absentes du fichier : {', '.join(missing)}. "
@@ -146,7 +155,11 @@ def run_import(
         else:
             _import_budget(batch, rows, nomenclature.upper())
             batch.report = {**batch.report, "nomenclature": nomenclature.upper()}
-            batch.save(update_fields=["report"])
+            if totem_header is not None:
+                batch.report.update({"format": "TOTEM (DocumentBudgetaire XML)", "totem": totem_header,
+                                     "zero_lines": totem_stats["zero_lines"]})
+                batch.rows_read += totem_stats["zero_lines"]
+            batch.save(update_fields=["report", "rows_read"])
     if publish and kind == "subventions":
         transaction.on_commit(_schedule_publication)
     return batch
