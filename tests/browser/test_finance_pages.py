@@ -72,3 +72,28 @@ def test_treemap_drill_down_and_png_download(browser, site, finance_demo):
         assert not [e for e in errors if "Content Security Policy" in e], errors
     finally:
         context.close()
+
+
+def test_quarantine_correction_pages_are_accessible(check_page, page, site, client, finance_demo):
+    """The import report with its « Corriger » links and the pre-filled correction form (agent logged in)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from regio.accounts.models import Organisation, User
+    from regio.finance import services
+    from regio.finance.models import ImportBatch
+
+    admin = User.objects.create_superuser("cdo.finances@region.example", "motdepasse-solide-123")
+    org = Organisation.objects.filter(kind="departement").first()
+    path = Path(settings.SHARED_DIR) / "standards" / "schemas" / "scdl-subventions" / "exemple_invalide_erreurs_cellules.csv"
+    batch = services.run_import("subventions", path, organisation=org, origin=ImportBatch.Origin.CLI, check_permission=False,
+                                publish=False)
+    row = batch.quarantine.first()
+    client.force_login(admin)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}])
+    report = check_page(f"/budgets/imports/{batch.pk}")
+    assert report.get_by_role("link", name=f"Corriger la ligne {row.line}", exact=True).count() == 1
+    form = check_page(f"/budgets/imports/{batch.pk}/quarantaine/{row.pk}")
+    assert "invalide (clé de contrôle de Luhn incorrecte)" in form.inner_text("main")
+    assert form.get_by_label("idAttribuant").input_value() == row.raw["idAttribuant"]
