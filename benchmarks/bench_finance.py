@@ -10,10 +10,10 @@ DuckDB over the Parquet snapshot): by beneficiary (top 10), by territory per inh
 and EPCI), by year, Gini, each with and without a year filter, and the whole set of aggregates of
 the /subventions/ page. At 500,000 rows or fewer, three SQL selectors are also timed for comparison.
 
-    python benchmarks/bench_finance.py [--rows 1000000] [--queries 30]
+    python benchmarks/bench_finance.py [--rows 200000] [--queries 30]
     python benchmarks/run.py finance -- --rows 5000000      # the issue's size, both databases
 
-Default 1,000,000 rows (``REGIO_BENCH_FINANCE_ROWS`` or ``--rows`` to change it): the issue's
+Default 200,000 rows (≈ 2.5 min per database under load) (``REGIO_BENCH_FINANCE_ROWS`` or ``--rows`` to change it): the issue's
 5,000,000 take longer than the few-minute budget of ``make bench`` on the shared 2-core machine
 (see docs/finance.md for the measured 5 M run). Each database runs in its own process.
 """
@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import databases, peak_rss_mb, percentiles_ms, setup_django, stopwatch, timed, write_result  # noqa: E402
 
-DEFAULT_ROWS = 1_000_000
+DEFAULT_ROWS = 200_000
 COLUMNS = ["nomAttribuant", "idAttribuant", "dateConvention", "referenceDecision", "nomBeneficiaire", "idBeneficiaire",
            "objet", "montant", "nature", "conditionsVersement", "datesPeriodeVersement", "pourcentageSubvention"]
 
