@@ -12,7 +12,7 @@ from regio.accounts.auth import session_or_token
 from regio.accounts.models import Organisation
 from regio.core.pagination import paginate
 
-from . import selectors, services
+from . import analytics, selectors, services, themes
 from .models import ImportBatch
 
 router = Router(tags=["Budgets et subventions"])
@@ -23,44 +23,49 @@ def subsidy_dict(s) -> dict:
         "id": s.id, "grantor_name": s.grantor_name, "grantor_siret": s.grantor_siret,
         "beneficiary_name": s.beneficiary_name, "beneficiary_siret": s.beneficiary_siret, "object": s.object,
         "amount_cents": s.amount_cents, "decision_date": s.decision_date.isoformat(), "nature": s.nature,
-        "conditions": s.conditions, "year": s.year, "beneficiary_commune": s.beneficiary_commune_id,
+        "conditions": s.conditions, "year": s.year, "theme": s.theme, "beneficiary_commune": s.beneficiary_commune_id,
         "beneficiary_epci": s.beneficiary_epci_id or None, "is_demo": s.is_demo,
     }
 
 
-def _filters(grantor, beneficiary, q, year, nature, min_eur, max_eur, territory) -> selectors.SubsidyFilters:
+def _filters(grantor, beneficiary, q, year, nature, min_eur, max_eur, territory, theme="") -> selectors.SubsidyFilters:
     if min_eur is not None and max_eur is not None and min_eur > max_eur:
         raise HttpError(400, "Le montant minimum dépasse le montant maximum.")
+    if theme and theme not in themes.LABELS:
+        raise HttpError(400, f"Thème « {theme} » inconnu (attendu : {', '.join(themes.LABELS)}).")
     return selectors.SubsidyFilters(grantor=grantor, beneficiary=beneficiary, q=q, year=year, nature=nature,
-                                    min_eur=min_eur, max_eur=max_eur, territory=territory)
+                                    min_eur=min_eur, max_eur=max_eur, territory=territory, theme=theme)
 
 
-@router.get("/finance/subsidies", summary="Subventions (filtres : attribuant, bénéficiaire, année, montant, territoire)")
+@router.get("/finance/subsidies", summary="Subventions (filtres : attribuant, bénéficiaire, année, montant, territoire, thème)")
 def list_subsidies(request, grantor: str = "", beneficiary: str = "", q: str = "", year: int | None = None,
                    nature: str = "", min_eur: float | None = None, max_eur: float | None = None, territory: str = "",
-                   page: int = 1, page_size: int = 50):
-    qs = selectors.subsidies(_filters(grantor, beneficiary, q, year, nature, min_eur, max_eur, territory))
+                   theme: str = "", page: int = 1, page_size: int = 50):
+    qs = selectors.subsidies(_filters(grantor, beneficiary, q, year, nature, min_eur, max_eur, territory, theme))
     return paginate(request, qs.order_by("-decision_date", "id"), page, page_size, subsidy_dict)
 
 
 @router.get("/finance/subsidies/aggregates", summary="Agrégats : par bénéficiaire, année, territoire, concentration")
 def subsidy_aggregates(request, grantor: str = "", beneficiary: str = "", q: str = "", year: int | None = None,
-                       nature: str = "", min_eur: float | None = None, max_eur: float | None = None, territory: str = ""):
-    qs = selectors.subsidies(_filters(grantor, beneficiary, q, year, nature, min_eur, max_eur, territory))
-    _, gini = selectors.lorenz(selectors.beneficiary_totals(qs))
+                       nature: str = "", min_eur: float | None = None, max_eur: float | None = None, territory: str = "",
+                       theme: str = ""):
+    explorer = analytics.Explorer(_filters(grantor, beneficiary, q, year, nature, min_eur, max_eur, territory, theme))
+    _, gini = selectors.lorenz(explorer.beneficiary_totals())
     return {
-        **selectors.totals(qs),
+        **explorer.totals(),
         "warning": selectors.quarantine_warning("subventions", year=year),
-        "by_year": [{"year": r["year"], "total_cents": r["total"], "count": r["n"]} for r in selectors.by_year(qs)],
+        "by_year": [{"year": r["year"], "total_cents": r["total"], "count": r["n"]} for r in explorer.by_year()],
+        "by_theme": [{"theme": r["theme"], "label": themes.LABELS.get(r["theme"], r["theme"]), "total_cents": r["total"],
+                      "count": r["n"]} for r in explorer.themes()],
         "top_beneficiaries": [
             {"name": r["beneficiary_name"], "siret": r["beneficiary_siret"], "total_cents": r["total"], "count": r["n"]}
-            for r in selectors.top_beneficiaries(qs, 20)
+            for r in explorer.top_beneficiaries(20)
         ],
-        "per_inhabitant_commune": selectors.territory_per_inhabitant(qs, "commune"),
-        "per_inhabitant_epci": selectors.territory_per_inhabitant(qs, "epci"),
-        "urban_rural_eur": selectors.urban_rural(qs),
+        "per_inhabitant_commune": explorer.territory_per_inhabitant("commune"),
+        "per_inhabitant_epci": explorer.territory_per_inhabitant("epci"),
+        "urban_rural_eur": explorer.urban_rural(),
         "gini": gini,
-        "decree_2017_779": selectors.decree_completeness(),
+        "decree_2017_779": explorer.decree_completeness(),
     }
 
 

@@ -3,6 +3,7 @@ elsewhere. Each chart goes with its data table and CSV in the templates."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 
@@ -66,3 +67,108 @@ def lorenz_chart(points: list[tuple[float, float]], gini: float | None, *, uid: 
         f'<text x="12" y="{size / 2}" transform="rotate(-90 12 {size / 2})" text-anchor="middle" class="chart-label">part des montants</text>'
         "</svg>"
     )
+
+
+# ------------------------------------------------------------------------------ treemap
+
+def _worst(row: list[float], side: float) -> float:
+    total = sum(row)
+    if not total or not side:
+        return float("inf")
+    return max(side * side * max(row) / (total * total), (total * total) / (side * side * min(row)))
+
+
+def squarify(areas: list[float], x: float, y: float, w: float, h: float) -> list[tuple[float, float, float, float]]:
+    """Squarified treemap layout (Bruls, Huizing, van Wijk): ``areas`` sorted from largest to
+    smallest and summing to ``w * h`` → one rectangle (x, y, width, height) per area, in order."""
+    out: list[tuple[float, float, float, float]] = []
+    i = 0
+    while i < len(areas):
+        side = min(w, h)
+        row = [areas[i]]
+        j = i + 1
+        while j < len(areas) and _worst(row + [areas[j]], side) <= _worst(row, side):
+            row.append(areas[j])
+            j += 1
+        total = sum(row)
+        if w >= h:  # a column along the left side
+            cw = total / h if h else 0
+            yy = y
+            for a in row:
+                rh = a / cw if cw else 0
+                out.append((x, yy, cw, rh))
+                yy += rh
+            x, w = x + cw, w - cw
+        else:  # a row along the top
+            rh = total / w if w else 0
+            xx = x
+            for a in row:
+                rw = a / rh if rh else 0
+                out.append((xx, y, rw, rh))
+                xx += rw
+            y, h = y + rh, h - rh
+        i = j
+    return out
+
+
+def treemap(rows: list[tuple[str, float, str]], *, title: str, description: str, uid: str,
+            value_format=euros, width: int = 640, height: int = 380) -> str:
+    """Treemap of ``rows`` = (label, value, href or ""): each rectangle's area is proportional to its
+    value; rectangles with a link drill down (keyboard: Tab then Enter). Non-positive values are
+    left out of the drawing (they stay in the data table)."""
+    items = sorted(((label, value, href) for label, value, href in rows if value > 0), key=lambda r: -r[1])
+    total = sum(v for _, v, _ in items)
+    if not items or not total:
+        return ""
+    rects = squarify([v / total * width * height for _, v, _ in items], 0, 0, width, height)
+    parts = []
+    for i, ((label, value, href), (x, y, w, h)) in enumerate(zip(items, rects, strict=True)):
+        share = value / total
+        text = f"{label} : {value_format(value)} ({share:.1%})".replace(".", ",")
+        cell = (f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w - 1, 0):.1f}" height="{max(h - 1, 0):.1f}" '
+                f'class="tm tm{i % 6}"><title>{escape(text)}</title></rect>')
+        if w > 70 and h > 34:
+            chars = max(4, int((w - 8) / 7))
+            short = label if len(label) <= chars else label[: chars - 1] + "…"
+            cell += (f'<text x="{x + 5:.1f}" y="{y + 16:.1f}" class="tm-label">{escape(short)}</text>'
+                     f'<text x="{x + 5:.1f}" y="{y + 31:.1f}" class="tm-label">{escape(value_format(value))}</text>')
+        if href:
+            cell = f'<a href="{escape(href)}">{cell}</a>'
+        parts.append(cell)
+    role = "group" if any(h for _, _, h in items) else "img"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="{role}" class="finance-chart treemap" '
+        f'aria-labelledby="{uid}-t {uid}-d"><title id="{uid}-t">{escape(title)}</title>'
+        f'<desc id="{uid}-d">{escape(description)}</desc>' + "".join(parts) + "</svg>"
+    )
+
+
+# ------------------------------------------------------------------------------ standalone files
+
+# the page's CSS classes as SVG presentation attributes, for the downloaded SVG and its PNG
+# rendering (an SVG file or image does not get the page's style sheet)
+PRESENTATION = {
+    "chart-bar": 'fill="#1f4e8c"',
+    "chart-label": 'font-size="12" fill="#1e1e1e" font-family="sans-serif"',
+    "chart-value": 'font-size="12" fill="#1e1e1e" font-family="sans-serif"',
+    "chart-frame": 'fill="none" stroke="#666666"',
+    "chart-equality": 'stroke="#666666" stroke-dasharray="4 3"',
+    "chart-curve": 'fill="none" stroke="#1f4e8c" stroke-width="2"',
+    "tm-label": 'font-size="12" fill="#ffffff" font-family="sans-serif"',
+    "q1": 'fill="#deebf7" stroke="#ffffff" stroke-width=".3"', "q2": 'fill="#9ecae1" stroke="#ffffff" stroke-width=".3"',
+    "q3": 'fill="#4292c6" stroke="#ffffff" stroke-width=".3"', "q4": 'fill="#2171b5" stroke="#ffffff" stroke-width=".3"',
+    "q5": 'fill="#08306b" stroke="#ffffff" stroke-width=".3"',
+}
+TREEMAP_FILLS = ["#1f4e8c", "#8a2b00", "#2e6b30", "#5b3a8c", "#7a5a00", "#00606b"]
+for _i, _fill in enumerate(TREEMAP_FILLS):
+    PRESENTATION[f"tm tm{_i}"] = f'fill="{_fill}" stroke="#ffffff"'
+
+_CLASS = re.compile(r'class="([^"]+)"')
+_VIEWBOX = re.compile(r'<svg([^>]*?) viewBox="0 0 (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)"')
+
+
+def standalone_svg(svg: str) -> str:
+    """The chart as a file: colours and fonts as presentation attributes, explicit width/height."""
+    svg = _CLASS.sub(lambda m: f'class="{m.group(1)}" {PRESENTATION[m.group(1)]}' if m.group(1) in PRESENTATION else m.group(0), svg)
+    svg = _VIEWBOX.sub(lambda m: f'<svg{m.group(1)} width="{m.group(2)}" height="{m.group(3)}" viewBox="0 0 {m.group(2)} {m.group(3)}"', svg, count=1)
+    return svg

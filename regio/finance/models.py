@@ -83,7 +83,7 @@ class Subsidy(models.Model):
     grantor_name = models.CharField("attribuant", max_length=255)
     grantor_siret = models.CharField("SIRET de l'attribuant", max_length=14, db_index=True)
     beneficiary_name = models.CharField("bénéficiaire", max_length=255)
-    beneficiary_name_search = models.CharField("bénéficiaire (normalisé)", max_length=255, db_index=True)
+    beneficiary_name_search = models.CharField("bénéficiaire (normalisé)", max_length=255)
     beneficiary_siret = models.CharField("SIRET du bénéficiaire", max_length=14, blank=True, db_index=True)
     beneficiary_rna = models.CharField("RNA", max_length=10, blank=True)
     object = models.TextField("objet")
@@ -95,6 +95,7 @@ class Subsidy(models.Model):
     payment_period = models.CharField("période de versement", max_length=60, blank=True)
     percentage = models.FloatField("pourcentage de subvention", null=True, blank=True)
     year = models.PositiveSmallIntegerField("année", db_index=True)
+    theme = models.CharField("thème", max_length=16, default="autre", db_index=True)
     beneficiary_commune = models.ForeignKey(
         "territory.Commune", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
     )
@@ -104,18 +105,18 @@ class Subsidy(models.Model):
 
     class Meta:
         ordering = ["-decision_date", "id"]
-        indexes = [
-            # covering indexes of the explorer's GROUP BYs (by year, per commune, per beneficiary)
-            models.Index(fields=["year", "amount_cents"], name="finance_sub_year_amount"),
-            models.Index(fields=["year", "beneficiary_commune", "amount_cents"], name="finance_sub_year_commune"),
-            models.Index(fields=["year", "beneficiary_epci_id", "amount_cents"], name="finance_sub_year_epci"),
-            models.Index(fields=["year", "beneficiary_siret", "beneficiary_name", "amount_cents"], name="finance_sub_year_benef"),
-            models.Index(fields=["grantor_siret", "year"], name="finance_sub_grantor_year"),
-        ]
+        # no covering index for aggregates any more: the explorer's GROUP BYs run on DuckDB over
+        # the Parquet snapshot (analytics.py); every index costs import time on millions of lines
         verbose_name = "subvention"
 
     def __str__(self) -> str:
         return f"{self.grantor_name} → {self.beneficiary_name} ({self.amount_cents / 100:.2f} €)"
+
+    @property
+    def theme_label(self) -> str:
+        from .themes import LABELS
+
+        return LABELS.get(self.theme, self.theme)
 
 
 class BudgetLine(models.Model):

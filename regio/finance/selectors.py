@@ -22,6 +22,7 @@ class SubsidyFilters:
     min_eur: float | None = None
     max_eur: float | None = None
     territory: str = ""  # INSEE code of a commune / département, or SIREN of an EPCI
+    theme: str = ""  # slug of regio.finance.themes
 
 
 def subsidies(f: SubsidyFilters | None = None) -> QuerySet:
@@ -43,6 +44,8 @@ def subsidies(f: SubsidyFilters | None = None) -> QuerySet:
         qs = qs.filter(year=f.year)
     if f.nature:
         qs = qs.filter(nature__iexact=f.nature)
+    if f.theme:
+        qs = qs.filter(theme=f.theme)
     if f.min_eur is not None:
         qs = qs.filter(amount_cents__gte=round(f.min_eur * 100))
     if f.max_eur is not None:
@@ -98,7 +101,7 @@ def by_year(qs: QuerySet) -> list[dict]:
 
 def by_grantor(qs: QuerySet) -> list[dict]:
     return list(
-        qs.values("grantor_siret", "grantor_name").annotate(total=Sum("amount_cents"), n=Count("*")).order_by("-total")
+        qs.values("grantor_siret", "grantor_name").annotate(total=Sum("amount_cents"), n=Count("*")).order_by("-total", "grantor_name")
     )
 
 

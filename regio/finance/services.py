@@ -12,12 +12,13 @@ from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
+from django.utils import timezone
 
 from regio.accounts.models import Organisation
 from regio.accounts.permissions import can_edit_for
 from regio.tabular.engine.errors import TabularError
 
-from .importers import scdl
+from .importers import scdl, totem
 from .importers.reader import read_rows
 from .models import BudgetLine, ImportBatch, QuarantinedRow, Subsidy
 
@@ -122,11 +123,20 @@ def run_import(
     if previous is not None:
         previous.report = {**previous.report, "reimport": "Ce fichier a déjà été importé : rien n'a changé."}
         return previous
-    try:
-        columns, rows = read_rows(path)
-    except TabularError as exc:
-        raise ImportRefused(str(exc)) from exc
-    missing = scdl.missing_subsidy_columns(columns) if kind == "subventions" else scdl.missing_budget_columns(columns)
+    totem_header = totem_stats = None
+    if kind == "budget" and totem.looks_like_totem(path):
+        try:
+            totem_header, rows, totem_stats = totem.read_document(path)
+        except totem.TotemError as exc:
+            raise ImportRefused(str(exc)) from exc
+        nomenclature = totem_header["nomenclature"] or nomenclature
+        missing = []
+    else:
+        try:
+            columns, rows = read_rows(path)
+        except TabularError as exc:
+            raise ImportRefused(str(exc)) from exc
+        missing = scdl.missing_subsidy_columns(columns) if kind == "subventions" else scdl.missing_budget_columns(columns)
     if missing:
         raise ImportRefused(
             f"Colonnes obligatoires absentes du fichier : {', '.join(missing)}. "
@@ -141,9 +151,15 @@ def run_import(
             created_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
         )
         if kind == "subventions":
-            _import_subsidies(batch, rows, resolver or default_resolver())
+            _import_subsidies(batch, path, resolver or default_resolver())
         else:
             _import_budget(batch, rows, nomenclature.upper())
+            batch.report = {**batch.report, "nomenclature": nomenclature.upper()}
+            if totem_header is not None:
+                batch.report.update({"format": "TOTEM (DocumentBudgetaire XML)", "totem": totem_header,
+                                     "zero_lines": totem_stats["zero_lines"]})
+                batch.rows_read += totem_stats["zero_lines"]
+            batch.save(update_fields=["report", "rows_read"])
     if publish and kind == "subventions":
         transaction.on_commit(_schedule_publication)
     return batch
@@ -196,25 +212,147 @@ def _insert(model, rows: list[dict]) -> None:
             cursor.executemany(sql, params[i : i + 2000])
 
 
-def _import_subsidies(batch: ImportBatch, rows, resolver: CommuneResolver) -> None:
-    stats = {"read": 0, "imported": 0, "unchanged": 0, "quarantined": 0}
+def _pair_resolver(resolver: CommuneResolver):
+    """The per-record resolver applied once per distinct (beneficiary SIRET, normalised name)."""
+
+    def resolve(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str, str]]:
+        codes = {pair: resolver({"beneficiary_siret": pair[0], "beneficiary_name_search": pair[1]}) for pair in pairs}
+        parents = _commune_parents(c for c in codes.values() if c)
+        return {pair: (code, *parents[code]) for pair, code in codes.items() if code and code in parents}
+
+    return resolve
+
+
+def _existing_hashes_into(con, grantor_sirets: list[str]) -> None:
+    """Row hashes already in the database for these grantors → DuckDB table ``existing`` (a row
+    hash includes the grantor's SIRET: no other row can collide)."""
+    import pyarrow as pa
+
+    con.execute("CREATE OR REPLACE TABLE existing (row_hash VARCHAR)")
+    if not grantor_sirets:
+        return
+    table = connection.ops.quote_name(Subsidy._meta.db_table)
+    with connection.cursor() as cursor:
+        for i in range(0, len(grantor_sirets), 500):
+            part = grantor_sirets[i : i + 500]
+            cursor.execute(f"SELECT row_hash FROM {table} WHERE grantor_siret IN ({', '.join(['%s'] * len(part))})", part)
+            while rows := cursor.fetchmany(50_000):
+                con.register("_existing_arrow", pa.table({"row_hash": [r[0] for r in rows]}))
+                con.execute("INSERT INTO existing SELECT row_hash FROM _existing_arrow")
+                con.unregister("_existing_arrow")
+
+
+def _copy_into_database(con, select_sql: str, names: list[str], folder: Path) -> None:
+    """Insert the rows of a DuckDB query: ``COPY … FROM STDIN`` on PostgreSQL (DuckDB writes the
+    CSV), ``executemany`` in chunks on SQLite."""
+    table = connection.ops.quote_name(Subsidy._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(n) for n in names)
+    if connection.vendor == "postgresql":
+        path = folder / "insert.csv"
+        con.execute(f"COPY ({select_sql}) TO '{path}' (FORMAT csv, HEADER false, FORCE_QUOTE *)")
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+                with open(path, "rb") as handle:
+                    while block := handle.read(1 << 20):
+                        copy.write(block)
+        path.unlink()
+        return
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
+    result = con.execute(select_sql)
+    with connection.cursor() as cursor:
+        # a bigger page cache for the time of the insert: the unique row-hash index of millions of
+        # lines no longer fits in SQLite's default 2 MB
+        cursor.execute("PRAGMA cache_size")
+        previous = cursor.fetchone()[0]
+        cursor.execute("PRAGMA cache_size = -262144")
+        try:
+            while rows := result.fetchmany(20_000):
+                cursor.executemany(sql, rows)
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+def _import_subsidies(batch: ImportBatch, path: Path, resolver: CommuneResolver) -> None:
+    """Vectorised import (DuckDB, see ``importers/vector.py``): same checks and French reasons as
+    the row parser, bulk insert, and the batch's Parquet snapshot written from the same rows."""
+    import duckdb
+
+    from regio.tabular.engine.duck import BASE_CONFIG
+
+    from . import snapshot
+    from .importers import vector
+
+    with tempfile.TemporaryDirectory(prefix="regio-finance-") as tmp:
+        folder = Path(tmp)
+        con = duckdb.connect(str(folder / "import.duckdb"), config={
+            **BASE_CONFIG, "threads": 2, "memory_limit": "1GB", "temp_directory": str(folder / "spill")})
+        try:
+            try:
+                columns = vector.load(con, path, folder)
+            except duckdb.Error as exc:
+                raise ImportRefused(f"Le fichier CSV est illisible : {str(exc).splitlines()[0]}") from exc
+            counts = vector.check_subsidies(con, columns, _pair_resolver(resolver))
+            grantors = [r[0] for r in con.execute("SELECT DISTINCT g_siret FROM checked WHERE len(reasons) = 0").fetchall()]
+            _existing_hashes_into(con, grantors)
+            con.execute("""
+                CREATE OR REPLACE TABLE new_rows AS
+                SELECT c.*, pl.commune, pl.epci, pl.dep FROM checked c
+                LEFT JOIN places pl ON pl.b = c.b_siret AND pl.ns = c.name_search
+                WHERE len(c.reasons) = 0 AND c.row_hash NOT IN (SELECT row_hash FROM existing)
+            """)
+            # every concrete column of the model but the primary key, in model order
+            fields = [f for f in Subsidy._meta.concrete_fields if not f.primary_key]
+            exprs = vector.record_columns(batch.pk, batch.organisation_id, batch.is_demo)
+            exprs = {k: v.replace("pl.commune", "c.commune").replace("pl.epci", "c.epci").replace("pl.dep", "c.dep")
+                     for k, v in exprs.items()}
+            names = [f.attname for f in fields]
+            missing = set(names) ^ set(exprs)
+            if missing:  # a model field without its expression (or the reverse): fail loudly in tests
+                raise RuntimeError(f"colonnes sans expression : {sorted(missing)}")
+            date_cast = {"decision_date"} if connection.vendor != "postgresql" else set()
+            select_sql = "SELECT " + ", ".join(
+                (f"CAST({exprs[n]} AS VARCHAR)" if n in date_cast else exprs[n]) + f" AS {vector.q(n)}" for n in names
+            ) + " FROM new_rows c ORDER BY c.n"
+            _copy_into_database(con, select_sql, [f.column for f in fields], folder)
+            imported = con.execute("SELECT count(*) FROM new_rows").fetchone()[0]
+            staging = snapshot.staging_path()
+            con.execute(snapshot.copy_sql(select_sql, staging))
+            reasons_count, quarantined = _quarantine_from(con, batch, columns)
+            years = dict(con.execute(
+                "SELECT year, count(*) FROM checked WHERE len(reasons) = 0 GROUP BY year ORDER BY year").fetchall())
+        finally:
+            con.close()
+    stats = {"read": counts["read"], "imported": imported, "unchanged": counts["valid"] - imported, "quarantined": quarantined}
+    _finish(batch, stats, reasons_count, {"years": {int(k): v for k, v in years.items()}})
+    if imported:
+        transaction.on_commit(lambda: snapshot.install(staging, batch.pk, imported, batch.created_at))
+    else:
+        staging.unlink(missing_ok=True)
+
+
+def _quarantine_from(con, batch: ImportBatch, columns: list[str]) -> tuple[dict[str, int], int]:
+    """Quarantined rows (with the file's raw values) from DuckDB's ``checked``, in file order."""
     reasons_count: dict[str, int] = defaultdict(int)
-    seen: dict[str, int] = {}
-    pending: list = []
-    quarantined: list = []
-    years = defaultdict(int)
-    for line, raw in rows:
-        stats["read"] += 1
-        parsed = scdl.parse_subsidy(raw)
-        if _accept(batch, line, raw, parsed, seen, reasons_count, quarantined):
-            years[parsed.record["year"]] += 1
-            pending.append((line, parsed.record, raw))
-        if len(pending) >= CHUNK:
-            _resolve(pending, resolver)
-            _flush(Subsidy, batch, pending, quarantined, stats, set())
-    _resolve(pending, resolver)
-    _flush(Subsidy, batch, pending, quarantined, stats, set())
-    _finish(batch, stats, reasons_count, {"years": dict(sorted(years.items()))})
+    select = ", ".join(vector_q(c) for c in columns)
+    result = con.execute(
+        f"SELECT c.line, c.reasons, CASE WHEN c.amount_dec IS NOT NULL THEN c.amount_cents END, c.year, {select} "
+        "FROM checked c JOIN raw r ON r.rowid = c.n WHERE len(c.reasons) > 0 ORDER BY c.n"
+    )
+    total = 0
+    while rows := result.fetchmany(5000):
+        batch_rows = []
+        for line, reasons, cents, year, *values in rows:
+            for r in reasons:
+                reasons_count[r.split("«")[0].split("(")[0].strip()] += 1
+            raw = {c: (v or "").strip() for c, v in zip(columns, values, strict=True)}
+            batch_rows.append(QuarantinedRow(batch=batch, line=line, raw=raw, reasons=list(reasons), amount_cents=cents, year=year))
+        QuarantinedRow.objects.bulk_create(batch_rows, batch_size=1000)
+        total += len(batch_rows)
+    return dict(reasons_count), total
+
+
+def vector_q(name: str) -> str:
+    return 'r."' + name.replace('"', '""') + '"'
 
 
 def _accept(batch, line, raw, parsed, seen: dict, reasons_count: dict, quarantined: list) -> bool:
@@ -228,19 +366,6 @@ def _accept(batch, line, raw, parsed, seen: dict, reasons_count: dict, quarantin
         return False
     seen[parsed.record["row_hash"]] = line
     return True
-
-
-def _resolve(pending, resolver) -> None:
-    codes = {}
-    for _, rec, _ in pending:
-        code = resolver(rec)
-        codes[rec["row_hash"]] = code
-    parents = _commune_parents(c for c in codes.values() if c)
-    for _, rec, _ in pending:
-        code = codes.get(rec["row_hash"])
-        if code and code in parents:
-            rec["beneficiary_commune_id"] = code
-            rec["beneficiary_epci_id"], rec["beneficiary_departement_id"] = parents[code]
 
 
 def _import_budget(batch: ImportBatch, rows, nomenclature: str) -> None:
@@ -269,6 +394,76 @@ def _finish(batch: ImportBatch, stats: dict, reasons_count: dict, extra: dict) -
     batch.rows_quarantined = stats["quarantined"]
     batch.report = {"reasons": dict(sorted(reasons_count.items(), key=lambda kv: -kv[1])), **extra}
     batch.save()
+
+
+# ---------------------------------------------------------------- quarantine corrections
+
+def can_correct(user, batch: ImportBatch) -> bool:
+    """Editors of the batch's organisation (superusers for batches without organisation)."""
+    if not user or not user.is_authenticated:
+        return False
+    if batch.organisation_id is None:
+        return bool(user.is_superuser)
+    return can_edit_for(user, batch.organisation)
+
+
+def _batch_nomenclature(batch: ImportBatch) -> str:
+    found = batch.report.get("nomenclature") or batch.budget_lines.values_list("nomenclature", flat=True).first()
+    return found or "M57"
+
+
+def correct_quarantined_row(user, row: QuarantinedRow, values: dict[str, str]) -> tuple[object | None, list[str]]:
+    """An authorised agent re-submits a quarantined row with corrected ``values`` (column → text,
+    the file's columns). Imported if it now passes the import's checks (same parser, same French
+    reasons, duplicate and commune resolution included): the quarantined row is removed and the
+    batch's counts updated. Otherwise nothing changes and the new reasons are returned."""
+    batch = row.batch
+    if not can_correct(user, batch):
+        raise PermissionDenied(
+            "Vous ne pouvez pas corriger les lignes de cet import : il faut être éditeur ou administrateur de "
+            f"« {batch.organisation.name if batch.organisation else 'l’organisation'} »."
+        )
+    raw = {column: (values.get(column) or "").strip() for column in row.raw}
+    if batch.kind == ImportBatch.Kind.SUBSIDIES:
+        parsed = scdl.parse_subsidy(raw)
+        model = Subsidy
+    else:
+        parsed = scdl.parse_budget(raw, _batch_nomenclature(batch))
+        model = BudgetLine
+    if parsed.reasons:
+        return None, parsed.reasons
+    if model.objects.filter(row_hash=parsed.record["row_hash"]).exists():
+        return None, ["Ligne en double : une ligne identique est déjà importée."]
+    record = dict(parsed.record)
+    if model is Subsidy:
+        from . import themes
+
+        record["theme"] = themes.classify(record["object"], record["nature"], record["beneficiary_name"])
+        code = default_resolver()(record)
+        parents = _commune_parents([code]) if code else {}
+        if code in parents:
+            record["beneficiary_commune_id"] = code
+            record["beneficiary_epci_id"], record["beneficiary_departement_id"] = parents[code]
+    with transaction.atomic():
+        obj = model.objects.create(batch=batch, organisation_id=batch.organisation_id, line=row.line, is_demo=batch.is_demo, **record)
+        corrections = list(batch.report.get("corrections", []))
+        corrections.append({"line": row.line, "reasons": row.reasons,
+                            "by": getattr(user, "email", ""), "at": timezone.now().isoformat()})
+        row.delete()
+        batch.rows_imported += 1
+        batch.rows_quarantined = max(0, batch.rows_quarantined - 1)
+        batch.report = {**batch.report, "corrections": corrections}
+        if model is BudgetLine:
+            from .selectors import balance_checks
+
+            batch.report["balance"] = balance_checks(batch)
+        batch.save()
+        if model is Subsidy:
+            from . import snapshot
+
+            transaction.on_commit(lambda: snapshot.forget_batch(batch.pk))
+            transaction.on_commit(_schedule_publication)
+    return obj, []
 
 
 def import_upload(user, organisation: Organisation, kind: str, upload, *, nomenclature: str = "M57") -> ImportBatch:

@@ -7,4 +7,5 @@ urlpatterns = [
     path("budgets/", views.budgets, name="budgets"),
     path("budgets/importer", views.upload, name="upload"),
     path("budgets/imports/<int:pk>", views.batch_report, name="batch"),
+    path("budgets/imports/<int:pk>/quarantaine/<int:row_pk>", views.correct_row, name="correct_row"),
 ]

@@ -9,14 +9,15 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from regio.accounts.permissions import organisations_user_can_edit
 from regio.territory.maps import Layer, render_svg
 from regio.territory.selectors import contours
 
-from . import charts, selectors, services
+from . import analytics, charts, selectors, services, themes
 from .exports import rows_to_csv
-from .models import ImportBatch, Subsidy
+from .models import ImportBatch, QuarantinedRow
 
 
 def _float(value):
@@ -26,13 +27,31 @@ def _float(value):
         return None
 
 
+class CountedPaginator(Paginator):
+    """A paginator told its count (already computed by the aggregates) instead of counting again."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count
+
+
 def filters_from(params) -> selectors.SubsidyFilters:
     year = params.get("annee", "")
+    theme = params.get("theme", "").strip()
     return selectors.SubsidyFilters(
         grantor=params.get("attribuant", "").strip(), beneficiary=params.get("beneficiaire", "").strip(),
         q=params.get("q", "").strip(), year=int(year) if year.isdigit() else None, nature=params.get("nature", "").strip(),
         min_eur=_float(params.get("min")), max_eur=_float(params.get("max")), territory=params.get("territoire", "").strip(),
+        theme=theme if theme in themes.LABELS else "",
     )
+
+
+def _params(request) -> dict:
+    return {k: v for k, v in request.GET.items() if k not in ("page", "export", "theme") and v}
 
 
 def _chart(name, title, description, header, rows, svg):
@@ -49,7 +68,7 @@ def _export(request, charts_by_name: dict):
     if ext == "svg":
         if not chart["svg"]:
             raise Http404("Graphique vide.")
-        response = HttpResponse(chart["svg"], content_type="image/svg+xml; charset=utf-8")
+        response = HttpResponse(charts.standalone_svg(chart["svg"]), content_type="image/svg+xml; charset=utf-8")
     else:
         response = HttpResponse(rows_to_csv(chart["header"], chart["rows"]), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.{ext}"'
@@ -76,14 +95,16 @@ def _map(rows: list[dict], title: str) -> str:
 def subsidies(request):
     f = filters_from(request.GET)
     qs = selectors.subsidies(f)
-    total = selectors.totals(qs)
+    explorer = analytics.Explorer(f)  # aggregates on DuckDB over the Parquet snapshot
+    total = explorer.totals()
     query = urlencode({k: v for k, v in request.GET.items() if k not in ("page", "export") and v})
-    top = selectors.top_beneficiaries(qs, 10)
-    per_commune = selectors.territory_per_inhabitant(qs, "commune")
-    per_epci = selectors.territory_per_inhabitant(qs, "epci")
-    split = selectors.urban_rural(qs)
-    points, gini = selectors.lorenz(selectors.beneficiary_totals(qs))
-    years = selectors.by_year(qs)
+    top = explorer.top_beneficiaries(10)
+    per_commune = explorer.territory_per_inhabitant("commune")
+    per_epci = explorer.territory_per_inhabitant("epci")
+    split = explorer.urban_rural()
+    points, gini = selectors.lorenz(explorer.beneficiary_totals())
+    years = explorer.by_year()
+    by_theme = explorer.themes()
     g = "non calculable" if gini is None else f"{gini:.3f}".replace(".", ",")
     chart_list = [
         _chart(
@@ -100,6 +121,14 @@ def subsidies(request):
             ["annee", "montant_eur", "nombre"], [[r["year"], f"{r['total'] / 100:.2f}", r["n"]] for r in years],
             charts.bar_chart([(str(r["year"]), r["total"], "?" + urlencode({"annee": r["year"]})) for r in years],
                              title="Montants par année", description="Total par année de convention.", uid="c-annees"),
+        ),
+        _chart(
+            "themes", "Montants par thème",
+            "Total des subventions par thème (déduit à l'import des mots de l'objet). Chaque barre mène aux subventions du thème.",
+            ["theme", "libelle", "montant_eur", "nombre"],
+            [[r["theme"], themes.LABELS.get(r["theme"], r["theme"]), f"{r['total'] / 100:.2f}", r["n"]] for r in by_theme],
+            charts.bar_chart([(themes.LABELS.get(r["theme"], r["theme"]), r["total"], "?" + urlencode({**_params(request), "theme": r["theme"]}))
+                              for r in by_theme], title="Montants par thème", description="Total par thème.", uid="c-themes"),
         ),
         _chart(
             "communes", "Montant par habitant, par commune du bénéficiaire",
@@ -136,15 +165,25 @@ def subsidies(request):
         return _export(request, by_name)
     for c in chart_list:  # long tables: the page shows the first 50 rows, the CSV has them all
         c["shown"] = c["rows"][:50]
-    page = Paginator(qs.select_related("beneficiary_commune"), 25).get_page(request.GET.get("page"))
+    page = CountedPaginator(qs.select_related("beneficiary_commune"), 25, count=total["count"]).get_page(request.GET.get("page"))
     return render(request, "finance/subsidies.html", {
         "filters": f, "total": total, "page": page, "query": query, "charts": chart_list, "gini": gini,
         "warning": selectors.quarantine_warning("subventions", year=f.year),
-        "completeness": selectors.decree_completeness(),
-        "has_demo": Subsidy.objects.filter(is_demo=True).exists(),
-        "grantors": selectors.by_grantor(Subsidy.objects.all()),
-        "years": [r["year"] for r in selectors.by_year(Subsidy.objects.all())],
+        "completeness": explorer.decree_completeness(),
+        "has_demo": bool(explorer.rows("bool_or(is_demo)", filtered=False)[0][0]) if explorer.files else False,
+        "grantors": explorer.by_grantor(filtered=False),
+        "years": [r["year"] for r in explorer.by_year(filtered=False)],
+        "themes": themes.CHOICES,
     })
+
+
+def _treemap_summary(parts: list[dict]) -> str:
+    total = sum(p["total"] for p in parts if p["total"] > 0)
+    if not total:
+        return ""
+    top = sorted(parts, key=lambda p: -p["total"])[:3]
+    text = ", ".join(f"{p['code']} {p['label']}".strip() + f" ({p['total'] / total:.0%})" for p in top)
+    return f"Les plus gros postes : {text}."
 
 
 def budgets(request):
@@ -170,11 +209,14 @@ def budgets(request):
     chart_list = [
         _chart(
             "repartition", f"Répartition des {direction}s par {label}" + (f" (sous-niveaux de {prefix})" if prefix else ""),
-            f"Montant des {direction}s par {label}, du plus grand au plus petit. Chaque barre qui a des sous-niveaux mène au détail.",
+            f"Carte proportionnelle (treemap) des {direction}s par {label} : la surface de chaque rectangle est proportionnelle "
+            f"à son montant, du plus grand (en haut à gauche) au plus petit. {_treemap_summary(parts)} "
+            "Les rectangles qui ont des sous-niveaux sont des liens vers le détail (touche Tab puis Entrée). "
+            "Toutes les valeurs sont dans le tableau des données.",
             ["code", "libelle", "montant_eur"], [[p["code"], p["label"], f"{p['total'] / 100:.2f}"] for p in parts],
-            charts.bar_chart([(f"{p['code']} {p['label']}".strip(), p["total"],
-                               "" if p["leaf"] else "?" + urlencode({**base, "code": p["code"]})) for p in parts],
-                             title=f"{direction.capitalize()}s par {label}", description="Barres proportionnelles aux montants.", uid="c-rep"),
+            charts.treemap([(f"{p['code']} {p['label']}".strip(), p["total"],
+                             "" if p["leaf"] else "?" + urlencode({**base, "code": p["code"]})) for p in parts],
+                           title=f"{direction.capitalize()}s par {label}", description="Surfaces proportionnelles aux montants.", uid="c-rep"),
         ),
         _chart(
             "evolution", "Évolution au fil des exercices", "Total des dépenses et des recettes par exercice et type de budget.",
@@ -243,4 +285,31 @@ def upload(request):
 
 def batch_report(request, pk: int):
     batch = get_object_or_404(ImportBatch.objects.select_related("organisation"), pk=pk)
-    return render(request, "finance/batch.html", {"batch": batch, "quarantine": batch.quarantine.all()[:500]})
+    return render(request, "finance/batch.html", {
+        "batch": batch, "quarantine": batch.quarantine.all()[:500], "can_correct": services.can_correct(request.user, batch),
+        "corrected": request.GET.get("corrigee", ""),
+    })
+
+
+@login_required
+def correct_row(request, pk: int, row_pk: int):
+    """Form pre-filled with a quarantined row's values and its French reasons; re-submitted, the
+    row is imported if it now passes the checks."""
+    batch = get_object_or_404(ImportBatch.objects.select_related("organisation"), pk=pk)
+    row = get_object_or_404(QuarantinedRow, pk=row_pk, batch=batch)
+    if not services.can_correct(request.user, batch):
+        raise PermissionDenied("Il faut être éditeur ou administrateur de l'organisation de cet import pour corriger ses lignes.")
+    fields = [{"name": name, "value": value, "id": f"c-{i}"} for i, (name, value) in enumerate(row.raw.items())]
+    reasons = row.reasons
+    status = 200
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in row.raw}
+        obj, new_reasons = services.correct_quarantined_row(request.user, row, values)
+        if obj is not None:
+            return redirect(f"{reverse('finance:batch', args=[batch.pk])}?corrigee={row.line}")
+        reasons = new_reasons
+        fields = [{**f, "value": values[f["name"]]} for f in fields]
+        status = 422
+    return render(request, "finance/correct.html", {
+        "batch": batch, "row": row, "fields": fields, "reasons": reasons, "resubmitted": request.method == "POST",
+    }, status=status)

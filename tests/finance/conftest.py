@@ -48,3 +48,10 @@ def somme_variant(somme: Path, target: Path, edit) -> Path:
     lines = somme.read_bytes().decode("cp1252").splitlines(keepends=True)
     target.write_bytes("".join(edit(lines)).encode("cp1252"))
     return target
+
+
+@pytest.fixture(autouse=True)
+def snapshot_dir(settings, tmp_path):
+    """Each test has its own Parquet snapshot folder (never the developer's var/)."""
+    settings.FINANCE_SNAPSHOT_DIR = tmp_path / "snapshot"
+    return settings.FINANCE_SNAPSHOT_DIR

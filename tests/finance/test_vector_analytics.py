@@ -1,0 +1,173 @@
+"""The vectorised import gives the row parser's records and reasons; the DuckDB aggregates over
+the Parquet snapshot give the SQL selectors' figures; themes; the snapshot's life cycle."""
+
+import pytest
+
+from regio.finance import analytics, selectors, services, snapshot, themes
+from regio.finance.importers import scdl
+from regio.finance.importers.reader import read_rows
+from regio.finance.models import ImportBatch, Subsidy
+
+pytestmark = pytest.mark.django_db
+
+
+def run(path, org, **kw):
+    kw.setdefault("publish", False)
+    return services.run_import("subventions", path, organisation=org, origin=ImportBatch.Origin.CLI, check_permission=False, **kw)
+
+
+REAL = ["real/DEP_Somme_TB_20180330_DONNEES_CONVENTIONS.csv", "real/SCDL_DEP_Haute_Garonne_datalocale-subvention.csv",
+        "exemple_valide.csv", "exemple_invalide_erreurs_cellules.csv"]
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_vectorised_import_equals_the_row_parser(scdl_dir, dep80, name):
+    batch = run(scdl_dir / name, dep80)
+    imported = {s.line: s for s in Subsidy.objects.filter(batch=batch)}
+    quarantined = {q.line: q for q in batch.quarantine.all()}
+    _, rows = read_rows(scdl_dir / name)
+    seen = {}
+    n = 0
+    for line, raw in rows:
+        n += 1
+        parsed = scdl.parse_subsidy(raw)
+        if not parsed.reasons and parsed.record["row_hash"] in seen:
+            parsed.reasons.append(f"Ligne en double (identique à la ligne {seen[parsed.record['row_hash']]}).")
+        if parsed.reasons:
+            q = quarantined[line]
+            assert q.reasons == parsed.reasons
+            assert (q.amount_cents, q.year) == (parsed.amount_cents, parsed.year)
+            assert q.raw == raw
+            continue
+        seen[parsed.record["row_hash"]] = line
+        row = imported[line]
+        for key, value in parsed.record.items():
+            assert getattr(row, key) == value, (line, key)
+        assert row.theme == themes.classify(raw.get("objet", ""), raw.get("nature", ""), raw.get("nomBeneficiaire", ""))
+    assert n == batch.rows_read == len(imported) + len(quarantined)
+
+
+def test_sql_amounts_equal_parse_amount():
+    import duckdb
+
+    from regio.finance.importers.vector import amount_sql
+
+    texts = ["137 825,00", "2400.0", "1.234,56", "1,234.56", "12 €", "-3", "+7", "0", "-0,00", "sept cents", "12 abc",
+             "1\u00a0000,5", "1\u202f000", "0,125", "2,345", "1.2.3", "", "5,", ",5", "99786.57", " 42 "]
+    con = duckdb.connect()
+    value, cents = amount_sql("t")
+    for text in texts:
+        got_value, got_cents = con.execute(f"SELECT {value}, {cents} FROM (SELECT ?::VARCHAR AS t)", [text]).fetchone()
+        expected = scdl.parse_amount(text.strip())
+        if expected is None:
+            assert got_value is None, text
+        else:
+            assert got_value == expected and got_cents == scdl.to_cents(expected), text
+
+
+def test_reimport_of_a_file_with_more_lines_counts_the_unchanged(somme, dep80, tmp_path):
+    from .conftest import somme_variant
+
+    run(somme, dep80)
+    more = somme_variant(somme, tmp_path / "plus.csv", lambda ls: ls + [ls[-1].replace(";40 000,00;", ";45 000,00;")])
+    batch = run(more, dep80)
+    assert (batch.rows_imported, batch.rows_unchanged, batch.rows_quarantined) == (1, 11, 0)
+
+
+@pytest.fixture
+def samples(scdl_dir, dep80):
+    """The three real files (one partly invalid), beneficiaries placed by the demo resolver."""
+    from regio.finance.demo import territory_resolver
+
+    resolver = territory_resolver(dep80)
+    for name in REAL:
+        run(scdl_dir / name, dep80, resolver=resolver)
+    return Subsidy.objects.all()
+
+
+FILTERS = [
+    selectors.SubsidyFilters(),
+    selectors.SubsidyFilters(year=2017),
+    selectors.SubsidyFilters(beneficiary="roques"),
+    selectors.SubsidyFilters(beneficiary="327743"),
+    selectors.SubsidyFilters(q="festival"),
+    selectors.SubsidyFilters(min_eur=1000, max_eur=50_000),
+    selectors.SubsidyFilters(territory="80"),
+    selectors.SubsidyFilters(theme="sport"),
+    selectors.SubsidyFilters(grantor="22800001400016"),
+    selectors.SubsidyFilters(nature="AIDE EN NUMéRAIRE"),  # SQLite folds ASCII case only
+]
+
+
+@pytest.mark.parametrize("f", FILTERS, ids=lambda f: repr({k: v for k, v in vars(f).items() if v not in ("", None)}))
+def test_duckdb_aggregates_equal_the_sql_selectors(samples, f):
+    qs = selectors.subsidies(f)
+    ex = analytics.Explorer(f)
+    assert ex.totals() == selectors.totals(qs)
+    assert ex.totals()["count"] > 0 or f.theme
+    assert ex.by_year() == selectors.by_year(qs)
+    assert ex.top_beneficiaries(10) == selectors.top_beneficiaries(qs, 10)
+    assert sorted(ex.beneficiary_totals()) == sorted(selectors.beneficiary_totals(qs))
+    assert ex.by_commune_cents() == selectors.by_commune_cents(qs)
+    for level in ("commune", "epci"):
+        mine, theirs = ex.territory_per_inhabitant(level), selectors.territory_per_inhabitant(qs, level)
+        assert [(r["code"], r["population"]) for r in mine] == [(r["code"], r["population"]) for r in theirs]
+        assert [r["total"] for r in mine] == pytest.approx([r["total"] for r in theirs])
+    assert ex.urban_rural() == pytest.approx(selectors.urban_rural(qs))
+    assert ex.decree_completeness() == selectors.decree_completeness()
+    assert ex.by_grantor(filtered=False) == selectors.by_grantor(Subsidy.objects.all())
+
+
+def test_pages_and_api_give_the_sql_figures(client, samples):
+    f = selectors.SubsidyFilters(year=2017)
+    qs = selectors.subsidies(f)
+    page = client.get("/subventions/", {"annee": "2017"})
+    assert page.context["total"] == selectors.totals(qs)
+    csv_rows = client.get("/subventions/", {"annee": "2017", "export": "beneficiaires.csv"}).content.decode().splitlines()[1:]
+    top = selectors.top_beneficiaries(qs, 10)
+    assert [line.split(",")[2] for line in csv_rows] == [f"{r['total'] / 100:.2f}" for r in top]
+    agg = client.get("/api/1/finance/subsidies/aggregates", {"year": 2017}).json()
+    assert (agg["total_cents"], agg["count"]) == (selectors.totals(qs)["total_cents"], selectors.totals(qs)["count"])
+    _, gini = selectors.lorenz(selectors.beneficiary_totals(qs))
+    assert agg["gini"] == pytest.approx(gini)
+
+
+def test_themes_of_the_real_samples(samples, client):
+    def theme_of(obj_start):
+        return Subsidy.objects.filter(object__startswith=obj_start).values_list("theme", flat=True).first()
+
+    assert theme_of("Installation d'une unité de méthanisation") == "environnement"
+    assert theme_of("Réalisation de la phase 2 du programme de rénovation") == "amenagement"
+    assert theme_of("Organisation du festival Scientilivre") == "culture"
+    assert theme_of("Soutien aux projets d'entreprises de l'incubateur") == "economie"
+    assert theme_of("Prévention des violences intra-familiales") == "social"
+    # « SUBVENTION 2017 » says nothing: the beneficiary's name does
+    assert Subsidy.objects.get(beneficiary_name="HANDBALL CLUB DE ROQUES", year=2017).theme == "sport"
+    assert Subsidy.objects.filter(beneficiary_name="CONSERVATOIRE d'ESPACES NATURELS DE PICARDIE").get().theme == "environnement"
+    assert themes.classify("Fonctionnement", "aide en numéraire", "") == "autre"
+    assert themes.classify("artisanat et commerce", "", "") == "economie"  # « art » only as a whole word
+    # filter on the page and in the API
+    sport = Subsidy.objects.filter(theme="sport").count()
+    assert sport >= 10
+    assert client.get("/subventions/", {"theme": "sport"}).context["total"]["count"] == sport
+    data = client.get("/api/1/finance/subsidies", {"theme": "sport", "page_size": 100}).json()
+    assert data["total"] == sport and {r["theme"] for r in data["data"]} == {"sport"}
+    bad = client.get("/api/1/finance/subsidies", {"theme": "jardinage"})
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("Thème « jardinage » inconnu (attendu : culture, sport")
+    by_theme = client.get("/api/1/finance/subsidies/aggregates").json()["by_theme"]
+    assert sum(r["count"] for r in by_theme) == Subsidy.objects.count()
+
+
+def test_snapshot_written_at_commit_and_rebuilt_when_missing(somme, dep80, snapshot_dir, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = run(somme, dep80)
+    files = list(snapshot_dir.glob("batch-*.parquet"))
+    assert [p.name for p in files] == [snapshot.file_name(batch.pk, 11, batch.created_at)]
+    assert not list(snapshot_dir.glob(".staging-*"))
+    assert analytics.Explorer().totals() == selectors.totals(Subsidy.objects.all())
+    files[0].unlink()  # lost (or lines changed): rebuilt from the database on the next read
+    assert analytics.Explorer().totals() == selectors.totals(Subsidy.objects.all())
+    assert len(list(snapshot_dir.glob("batch-*.parquet"))) == 1
+    batch.delete()  # a batch that no longer exists: its file is dropped
+    assert analytics.Explorer().totals() == {"total_cents": 0, "count": 0}
+    assert not list(snapshot_dir.glob("batch-*.parquet"))
