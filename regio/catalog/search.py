@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
@@ -145,3 +146,40 @@ def apply_text_query(qs: QuerySet, q: str) -> tuple[QuerySet, bool]:
         )
     )
     return qs, True
+
+
+COVERING_INDEX = "catalog_dataset_search_cover"  # SQLite only, migration 0005
+
+
+def matched_sql(qs: QuerySet) -> tuple[str, list]:
+    """SQL and parameters of ``qs``, for use inside a larger statement.
+
+    On SQLite, a full-text query reads the dataset columns it needs (visibility, single-valued
+    facets, sort keys) from the covering index rather than from the wide table rows: looking
+    3,700 ids up in the table costs ~10 times more. The planner does not pick it by itself.
+    """
+    sql, params = qs.query.sql_with_params()
+    if vendor() == "sqlite" and FTS_TABLE in sql:
+        sql = sql.replace('FROM "catalog_dataset"', f'FROM "catalog_dataset" INDEXED BY {COVERING_INDEX}', 1)
+    return sql, list(params)
+
+
+def ids_of(qs: QuerySet) -> list[int]:
+    """The ids selected by ``qs`` (a ``values_list("id", flat=True)``, possibly sliced)."""
+    try:
+        sql, params = matched_sql(qs)
+    except EmptyResultSet:  # e.g. an empty slice
+        return []
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return [row[0] for row in cur.fetchall()]
+
+
+def count_of(qs: QuerySet) -> int:
+    try:
+        sql, params = matched_sql(qs.order_by().values_list("id"))
+    except EmptyResultSet:
+        return 0
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM ({sql}) matched", params)
+        return cur.fetchone()[0]
