@@ -56,6 +56,7 @@ QUERIES = [
 CKAN_QUERIES = ["subvention", "budget", "transport", "adresse", "parking", "déchetterie", "covid", "équipements",
                 "délibérations", "marchés publics"]
 YEARS = list(range(2015, 2026))
+DEFAULT_SIZE = 20_000
 
 
 def build_corpus(size: int) -> dict:
@@ -150,6 +151,7 @@ def measure(label: str, size: int, out: Path) -> None:
     hits = {}
     for q, f in QUERIES:  # warm-up (caches, statement preparation)
         hits[f"{q} {f}".strip()] = run_query(q, f)
+    figures["load_avg_1min_before_search"] = round(os.getloadavg()[0], 2)
     samples = []
     for _ in range(5):
         for q, f in QUERIES:
@@ -157,6 +159,7 @@ def measure(label: str, size: int, out: Path) -> None:
             run_query(q, f)
             samples.append(time.perf_counter() - t)
     figures["search_with_facets"] = percentiles_ms(samples)
+    figures["load_avg_1min_after_search"] = round(os.getloadavg()[0], 2)
     figures["search_hits"] = hits
     no_facets = []
     for _ in range(5):
@@ -189,7 +192,7 @@ def export(out: Path) -> None:
     for chunk in response.streaming_content:
         size += len(chunk)
     elapsed = time.perf_counter() - start
-    out.write_text(json.dumps({"dcat_export_full_s": round(elapsed, 2), "dcat_export_bytes": size, "dcat_export_peak_rss_mb": peak_rss_mb()}))
+    out.write_text(json.dumps({"load_avg_1min_after_export": round(os.getloadavg()[0], 2), "dcat_export_full_s": round(elapsed, 2), "dcat_export_bytes": size, "dcat_export_peak_rss_mb": peak_rss_mb()}))
 
 
 def child(args) -> None:
@@ -205,7 +208,8 @@ def child(args) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--size", type=int, default=20_000)
+    # benchmarks/run.py passes no arguments: REGIO_BENCH_CATALOG_SIZE sets the size there.
+    parser.add_argument("--size", type=int, default=int(os.environ.get("REGIO_BENCH_CATALOG_SIZE", DEFAULT_SIZE)))
     parser.add_argument("--phase", choices=["measure", "export"])
     parser.add_argument("--db")
     parser.add_argument("--out")

@@ -79,12 +79,15 @@ def index_datasets(datasets: Iterable) -> int:
                 [(pk, stem_text(title), stem_text(body)) for pk, title, body in rows],
             )
         elif vendor() == "postgresql":
-            cur.executemany(
-                "UPDATE catalog_dataset SET search_vector = "
-                "setweight(to_tsvector('french', unaccent(%s)), 'A') || "
-                "setweight(to_tsvector('french', unaccent(%s)), 'B') WHERE id = %s",
-                [(title, body, pk) for pk, title, body in rows],
-            )
+            for start in range(0, len(rows), 1000):  # one statement per 1,000 datasets
+                chunk = rows[start : start + 1000]
+                cur.execute(
+                    "UPDATE catalog_dataset AS d SET search_vector = "
+                    "setweight(to_tsvector('french', unaccent(v.title)), 'A') || "
+                    "setweight(to_tsvector('french', unaccent(v.body)), 'B') "
+                    "FROM unnest(%s::integer[], %s::text[], %s::text[]) AS v(id, title, body) WHERE d.id = v.id",
+                    [[r[0] for r in chunk], [r[1] for r in chunk], [r[2] for r in chunk]],
+                )
     return len(rows)
 
 

@@ -372,7 +372,7 @@ def count_facets(qs: QuerySet, wanted: tuple[str, ...], order: tuple[str, ...] =
     found: dict[str, list[tuple]] = {}
     for name, value, label, n in rows:
         if name == "total":
-            total = n
+            total = int(n)
         else:
             found.setdefault(name, []).append((value, label, int(n)))
     first = [int(v) for v, _, _ in sorted(found.pop("page", []), key=lambda r: r[2])] if order else None
