@@ -113,61 +113,79 @@ class SearchResult:
     searched: bool = False
 
 
-def apply_filters(qs: QuerySet, filters: dict[str, str | list[str]], *, via_terms: bool = False) -> QuerySet:
-    """Facet filters. ``via_terms`` (when a text query already narrows the rows): test the
-    multi-valued facets row by row (``EXISTS`` on the covering unique indexes of themes/keywords,
-    resources and territories) rather than building the full list of ids having the value
-    (better for browsing, costly for a common value such as the CSV format)."""
+FILTERS = ("publisher", "publisher_kind", "territory", "territory_any", "theme", "keyword", "format", "licence", "schema",
+           "origin", "quality")
 
-    def values(name):
-        raw = filters.get(name)
+
+def filter_condition(name: str, value: str, *, via_terms: bool = False) -> Q:
+    """The condition "the dataset has ``value`` for the facet ``name``".
+
+    ``via_terms`` (when a text query already narrows the rows): the multi-valued facets are tested
+    row by row (``EXISTS`` on the covering unique indexes of themes/keywords, resources and
+    territories) rather than through the full list of ids having the value (better for
+    browsing, costly under a text query for a common value such as the CSV format).
+    """
+    if name == "publisher":
+        return Q(publisher__slug=value)
+    if name == "publisher_kind":
+        return Q(publisher__kind=value)
+    if name in ("theme", "keyword"):
+        value = value.upper() if name == "theme" else value.lower()
+        if via_terms:
+            return Q(Exists(DatasetTerm.objects.filter(dataset_id=OuterRef("pk"), kind=name, value=value)))
+        return Q(id__in=DatasetTerm.objects.filter(kind=name, value=value).values("dataset_id"))
+    if name == "format":
+        if via_terms:
+            return Q(Exists(Resource.objects.filter(dataset_id=OuterRef("pk"), format=value.lower())))
+        return Q(id__in=Resource.objects.filter(format=value.lower()).values("dataset_id"))
+    if name == "territory":
+        level, _, code = value.rpartition(":")
+        cond = Q(code=code) & (Q(level=level) if level else Q())
+        if via_terms:
+            return Q(Exists(DatasetTerritory.objects.filter(cond, dataset_id=OuterRef("pk"))))
+        return Q(id__in=DatasetTerritory.objects.filter(cond).values("dataset_id"))
+    if name == "territory_any":
+        level, _, code = value.rpartition(":")
+        return Q(id__in=datasets_for_territory(level or "commune", code).values("id"))
+    if name == "licence":
+        return Q(licence=value)
+    if name == "schema":
+        return Q(conforms_to=value)
+    if name == "origin":
+        return Q(origin=value)
+    if name == "quality":
+        # Score buckets of regio.quality (stored in quality.DatasetQuality), e.g. "80-100".
+        low, high = QUALITY_BUCKETS.get(value, (-1, -1))
+        return Q(quality__score__gte=low, quality__score__lte=high)
+    raise ValueError(f"unknown filter {name!r}")
+
+
+def apply_filters(qs: QuerySet, filters: dict[str, str | list], *, via_terms: bool = False) -> QuerySet:
+    """Facet filters: ``{name: value or [value, …]}``, every value required (AND).
+
+    An item of the list may itself be a list or tuple: any of its values (OR). A key ``-name``
+    excludes the datasets having any of its values (CKAN ``fq=-res_format:PDF``). See
+    :func:`filter_condition` for ``via_terms``.
+    """
+
+    def items(key):
+        raw = filters.get(key)
         if not raw:
             return []
         return [v for v in (raw if isinstance(raw, list | tuple) else [raw]) if v]
 
-    for value in values("publisher"):
-        qs = qs.filter(publisher__slug=value)
-    for value in values("publisher_kind"):
-        qs = qs.filter(publisher__kind=value)
-    if via_terms:
-        for value in values("theme"):
-            qs = qs.filter(Exists(DatasetTerm.objects.filter(dataset_id=OuterRef("pk"), kind="theme", value=value.upper())))
-        for value in values("keyword"):
-            qs = qs.filter(Exists(DatasetTerm.objects.filter(dataset_id=OuterRef("pk"), kind="keyword", value=value.lower())))
-        for value in values("format"):
-            qs = qs.filter(Exists(Resource.objects.filter(dataset_id=OuterRef("pk"), format=value.lower())))
-        for value in values("territory"):
-            level, _, code = value.rpartition(":")
-            cond = Q(dataset_id=OuterRef("pk"), code=code)
-            if level:
-                cond &= Q(level=level)
-            qs = qs.filter(Exists(DatasetTerritory.objects.filter(cond)))
-        filters = {k: v for k, v in filters.items() if k not in ("theme", "format", "keyword", "territory")}
-    for value in values("territory"):
-        level, _, code = value.rpartition(":")
-        cond = Q(code=code)
-        if level:
-            cond &= Q(level=level)
-        qs = qs.filter(id__in=DatasetTerritory.objects.filter(cond).values("dataset_id"))
-    for value in values("territory_any"):
-        level, _, code = value.rpartition(":")
-        qs = qs.filter(id__in=datasets_for_territory(level or "commune", code).values("id"))
-    for value in values("theme"):
-        qs = qs.filter(id__in=DatasetTerm.objects.filter(kind="theme", value=value.upper()).values("dataset_id"))
-    for value in values("keyword"):
-        qs = qs.filter(id__in=DatasetTerm.objects.filter(kind="keyword", value=value.lower()).values("dataset_id"))
-    for value in values("format"):
-        qs = qs.filter(id__in=Resource.objects.filter(format=value.lower()).values("dataset_id"))
-    for value in values("licence"):
-        qs = qs.filter(licence=value)
-    for value in values("schema"):
-        qs = qs.filter(conforms_to=value)
-    for value in values("origin"):
-        qs = qs.filter(origin=value)
-    for value in values("quality"):
-        # Score buckets of regio.quality (stored in quality.DatasetQuality), e.g. "80-100".
-        low, high = QUALITY_BUCKETS.get(value, (-1, -1))
-        qs = qs.filter(quality__score__gte=low, quality__score__lte=high)
+    for name in FILTERS:
+        for item in items(name):
+            if isinstance(item, list | tuple):
+                cond = Q()
+                for value in item:
+                    cond |= filter_condition(name, value, via_terms=via_terms)
+                qs = qs.filter(cond)
+            else:
+                qs = qs.filter(filter_condition(name, item, via_terms=via_terms))
+        for item in items(f"-{name}"):
+            for value in item if isinstance(item, list | tuple) else [item]:
+                qs = qs.exclude(filter_condition(name, value, via_terms=via_terms))
     return qs
 
 
