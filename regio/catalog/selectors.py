@@ -241,6 +241,8 @@ def search_datasets(
             total, facet_counts, first_ids = count_facets(qs, facets, _PAGE_ORDERS.get(sort, ()) if searched else ())
             if key:
                 cache.set(key, (total, facet_counts), 60)
+    if total is None and searched:  # the total and the first hits in one statement
+        total, _, first_ids = count_facets(qs, (), _PAGE_ORDERS.get(sort, ()))
     if total is None:
         total = search.count_of(qs)
     return SearchResult(
