@@ -45,11 +45,33 @@ MAX_PAGE_SIZE = 1000
 CHUNK = 500
 
 
+PREFIXES = (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("skos", SKOS), ("vcard", VCARD),
+            ("spdx", SPDX), ("hydra", HYDRA), ("xsd", XSD), ("rdfs", RDFS), ("adms", ADMS))
+
+
 def _bind(g: Graph) -> Graph:
-    for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("skos", SKOS), ("vcard", VCARD),
-                       ("spdx", SPDX), ("hydra", HYDRA), ("xsd", XSD), ("rdfs", RDFS), ("adms", ADMS)):
+    for prefix, ns in PREFIXES:
         g.bind(prefix, ns, override=True)
     return g
+
+
+class _CachedNamespace:
+    """An rdflib namespace whose terms, once looked up, are plain attributes (rdflib resolves
+    ``DCAT.Dataset`` on every access: ~80 lookups per exported dataset)."""
+
+    def __init__(self, namespace):
+        self._namespace = namespace
+
+    def __getattr__(self, name: str):
+        term = getattr(self._namespace, name)
+        setattr(self, name, term)
+        return term
+
+
+# The mapping below reads its constants through the cached namespaces.
+RDF, DCAT, DCTERMS, FOAF, SKOS, XSD, VCARD, SPDX, HYDRA = (
+    _CachedNamespace(ns) for ns in (RDF, DCAT, DCTERMS, FOAF, SKOS, XSD, VCARD, SPDX, HYDRA)
+)
 
 
 class Builder:
@@ -242,7 +264,6 @@ class Builder:
 
 
 _IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|^`\\]')
-_LITERAL_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
 def _percent(match: re.Match) -> str:
@@ -265,7 +286,9 @@ class NTriplesBuilder(Builder):
 
     @staticmethod
     def lit(value, lang: str | None = None, datatype=None) -> str:
-        text = str(value).translate(_LITERAL_ESCAPES)
+        text = str(value)
+        if "\\" in text or '"' in text or "\n" in text or "\r" in text:  # str.translate is ~10x slower
+            text = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
         if lang:
             return f'"{text}"@{lang}'
         if datatype is not None:
