@@ -91,6 +91,20 @@ def index_datasets(datasets: Iterable) -> int:
     return len(rows)
 
 
+def index_dataset_ids(ids: Iterable[int], batch: int = 1000) -> int:
+    """(Re)index the datasets with these ids (bulk writers: call it after writing the rows,
+    their territories and publisher). ``facet_terms`` must be up to date too: PostgreSQL counts
+    the multi-valued facets from it (services.facet_terms_for)."""
+    from .models import Dataset
+
+    ids = list(ids)
+    count = 0
+    for start in range(0, len(ids), batch):
+        chunk = Dataset.objects.filter(pk__in=ids[start : start + batch]).select_related("publisher").prefetch_related("territories")
+        count += index_datasets(chunk)
+    return count
+
+
 def remove_from_index(ids: list[int]) -> None:
     if vendor() == "sqlite" and ids:
         with connection.cursor() as cur:

@@ -48,3 +48,10 @@ def test_reindex_is_idempotent(dataset):
         with connection.cursor() as cur:
             cur.execute(f"SELECT count(*) FROM {search.FTS_TABLE} WHERE rowid = %s", [dataset.pk])
             assert cur.fetchone()[0] == 1
+
+
+def test_index_dataset_ids_reindexes_a_list_of_ids(dataset):
+    _wipe_index(dataset)
+    assert selectors.search_datasets("subvention").total == 0
+    assert search.index_dataset_ids([dataset.pk]) == 1
+    assert [d.pk for d in selectors.search_datasets("subvention").queryset] == [dataset.pk]
