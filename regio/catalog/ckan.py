@@ -203,21 +203,80 @@ FQ_FIELDS = {
     "license_id": "licence", "groups": "theme", "publisher_kind": "publisher_kind", "territory": "territory",
     "schema": "schema", "conforms_to": "schema", "origin": "origin", "name": "slug",
 }
-_FQ_TERM = re.compile(r'([+-]?)([\w.]+):("(?:[^"\\]|\\.)*"|\S+)')
+_FQ_VALUE = r'\((?:[^()"]|"(?:[^"\\]|\\.)*")*\)|"(?:[^"\\]|\\.)*"|[^\s()"]+'
+_FQ_TOKEN = re.compile(rf'\s*(?:(?P<op>AND|OR|NOT|&&|\|\|)(?=\s|$)|(?P<sign>[+-]?)(?P<field>[\w.]+):(?P<value>{_FQ_VALUE}))')
+_FQ_GROUP_VALUE = re.compile(r'"(?:[^"\\]|\\.)*"|[^\s"]+')
 
 
-def parse_fq(fq: str) -> dict[str, list[str]]:
-    filters: dict[str, list[str]] = {}
-    rest = _FQ_TERM.sub("", fq or "").replace("AND", "").strip()
-    if rest:
-        raise CkanError(409, "Validation Error", {"fq": [f"Expression non prise en charge : « {rest} » (forme attendue : champ:valeur)."]})
-    for sign, field, value in _FQ_TERM.findall(fq or ""):
-        if sign == "-":
-            raise CkanError(409, "Validation Error", {"fq": ["Les exclusions (-champ:valeur) ne sont pas prises en charge."]})
+def _fq_error(message: str) -> CkanError:
+    return CkanError(409, "Validation Error", {"fq": [message]})
+
+
+def _fq_values(raw: str) -> list[str]:
+    """``CSV``, ``"a b"`` or a group ``(CSV OR JSON)`` → its values."""
+    def unquote(v):
+        return v[1:-1].replace('\\"', '"') if v.startswith('"') else v
+
+    if not raw.startswith("("):
+        return [unquote(raw)]
+    words = _FQ_GROUP_VALUE.findall(raw[1:-1])
+    values = [unquote(w) for w in words if w not in ("OR", "||")]
+    if any(w in ("AND", "NOT", "&&") for w in words) or not values:
+        raise _fq_error(f"Groupe non pris en charge : « {raw} » (forme attendue : champ:(valeur1 OR valeur2)).")
+    return values
+
+
+def parse_fq(fq: str) -> dict[str, list]:
+    """A Solr ``fq`` as CKAN clients write it → filters for :func:`selectors.apply_filters`.
+
+    Supported: ``field:value`` and ``field:"quoted value"`` (``+`` or ``AND`` between terms: all
+    required); ``-field:value`` or ``NOT field:value`` (exclusion); OR within a field, as
+    ``field:(a OR b)`` or ``field:a OR field:b``. OR between different fields, nested groups and
+    ranges are refused with a French message.
+    """
+    text = fq or ""
+    terms: list[tuple[bool, str, list[str]]] = []  # (excluded, field, any of values)
+    pos, pending_not, pending_or = 0, False, False
+    while pos < len(text):
+        if not text[pos:].strip():
+            break
+        match = _FQ_TOKEN.match(text, pos)
+        if not match:
+            rest = text[pos:].strip()
+            raise _fq_error(f"Expression non prise en charge : « {rest} » (forme attendue : champ:valeur).")
+        pos = match.end()
+        op = match.group("op")
+        if op in ("AND", "&&"):
+            continue
+        if op == "NOT":
+            pending_not = True
+            continue
+        if op in ("OR", "||"):
+            if not terms or pending_or:
+                raise _fq_error("« OR » doit relier deux conditions sur le même champ.")
+            pending_or = True
+            continue
+        field, excluded = match.group("field"), match.group("sign") == "-" or pending_not
         if field not in FQ_FIELDS:
-            raise CkanError(409, "Validation Error", {"fq": [f"Champ non pris en charge : « {field} ». Champs acceptés : {', '.join(FQ_FIELDS)}."]})
-        value = value[1:-1] if value.startswith('"') else value
-        filters.setdefault(FQ_FIELDS[field], []).append(value)
+            raise _fq_error(f"Champ non pris en charge : « {field} ». Champs acceptés : {', '.join(FQ_FIELDS)}.")
+        values = _fq_values(match.group("value"))
+        if pending_or:
+            prev_excluded, prev_field, prev_values = terms[-1]
+            if prev_field != field or prev_excluded or excluded:
+                raise _fq_error("« OR » n'est pris en charge qu'entre deux valeurs d'un même champ (ex. res_format:CSV OR res_format:JSON).")
+            terms[-1] = (False, field, prev_values + values)
+        else:
+            terms.append((excluded, field, values))
+        pending_not = pending_or = False
+    if pending_not or pending_or:
+        raise _fq_error("Expression incomplète : « NOT » ou « OR » doit être suivi d'une condition champ:valeur.")
+    filters: dict[str, list] = {}
+    for excluded, field, values in terms:
+        name = FQ_FIELDS[field]
+        if excluded:
+            filters.setdefault(f"-{name}", []).extend(values)
+        else:
+            filters.setdefault(name, []).append(values[0] if len(values) == 1 else values)
     return filters
 
 
@@ -243,13 +302,14 @@ def package_search(request, params):
     rows = _int(params, "rows", 10, maximum=MAX_ROWS)
     start = _int(params, "start", 0)
     filters = parse_fq(str(params.get("fq", "")))
-    slugs = filters.pop("slug", [])
-    publisher_ids = filters.pop("publisher_id", [])
     base = selectors.public_datasets()
-    if slugs:
-        base = base.filter(slug__in=slugs)
-    if publisher_ids:
-        base = base.filter(publisher_id__in=[p for p in publisher_ids if p.isdigit()])
+    for field in ("slug", "publisher_id"):
+        for item in filters.pop(field, []):  # each item required; a list: any of its values
+            values = [v for v in (item if isinstance(item, list) else [item]) if field == "slug" or v.isdigit()]
+            base = base.filter(**{f"{field}__in": values})
+        excluded = [v for v in filters.pop(f"-{field}", []) if field == "slug" or v.isdigit()]
+        if excluded:
+            base = base.exclude(**{f"{field}__in": excluded})
     sort_param = " ".join(str(params.get("sort") or "").lower().split())
     q = str(params.get("q") or "").strip()
     if q in ("*:*", "*"):

@@ -222,6 +222,8 @@ class Resource(TimeStampedModel):
     class Meta:
         ordering = ["position", "id"]
         verbose_name = "ressource"
+        # Covering index for the format facet: counted from the matched ids without reading rows.
+        indexes = [models.Index(fields=["dataset", "format"], name="catalog_res_dataset_format")]
 
     def __str__(self) -> str:
         return self.title

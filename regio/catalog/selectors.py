@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.urls import reverse
 
 from regio.accounts.models import Organisation
@@ -73,8 +73,9 @@ class DatasetPage:
 
     ordered = True  # for Paginator: the order is the search's
 
-    def __init__(self, ordered: QuerySet, total: int):
-        self._ordered, self.total = ordered, total
+    def __init__(self, ordered: QuerySet, total: int, first_ids: list[int] | None = None):
+        """``first_ids``: the ids of the first hits in order, when already known (count_facets)."""
+        self._ordered, self.total, self._first_ids = ordered, total, first_ids
 
     def __len__(self) -> int:
         return self.total
@@ -91,7 +92,14 @@ class DatasetPage:
     def __getitem__(self, index):
         if isinstance(index, int):
             return self[index : index + 1][0]
-        ids = list(self._ordered.values_list("id", flat=True)[index])
+        start, stop = index.start or 0, index.stop
+        known = self._first_ids
+        if known is not None and index.step is None and stop is not None and 0 <= start <= stop and (
+            stop <= len(known) or len(known) >= self.total
+        ):
+            ids = known[start:stop]
+        else:
+            ids = search.ids_of(self._ordered.values_list("id", flat=True)[index])
         found = Dataset.objects.select_related("publisher").prefetch_related("resources", "territories").in_bulk(ids)
         return [found[i] for i in ids if i in found]
 
@@ -105,55 +113,79 @@ class SearchResult:
     searched: bool = False
 
 
-def apply_filters(qs: QuerySet, filters: dict[str, str | list[str]], *, via_terms: bool = False) -> QuerySet:
-    """Facet filters. ``via_terms``: test multi-valued facets on ``facet_terms`` (cheap when a
-    text query already narrows the rows) rather than through their tables (better for browsing)."""
+FILTERS = ("publisher", "publisher_kind", "territory", "territory_any", "theme", "keyword", "format", "licence", "schema",
+           "origin", "quality")
 
-    def values(name):
-        raw = filters.get(name)
+
+def filter_condition(name: str, value: str, *, via_terms: bool = False) -> Q:
+    """The condition "the dataset has ``value`` for the facet ``name``".
+
+    ``via_terms`` (when a text query already narrows the rows): the multi-valued facets are tested
+    row by row (``EXISTS`` on the covering unique indexes of themes/keywords, resources and
+    territories) rather than through the full list of ids having the value (better for
+    browsing, costly under a text query for a common value such as the CSV format).
+    """
+    if name == "publisher":
+        return Q(publisher__slug=value)
+    if name == "publisher_kind":
+        return Q(publisher__kind=value)
+    if name in ("theme", "keyword"):
+        value = value.upper() if name == "theme" else value.lower()
+        if via_terms:
+            return Q(Exists(DatasetTerm.objects.filter(dataset_id=OuterRef("pk"), kind=name, value=value)))
+        return Q(id__in=DatasetTerm.objects.filter(kind=name, value=value).values("dataset_id"))
+    if name == "format":
+        if via_terms:
+            return Q(Exists(Resource.objects.filter(dataset_id=OuterRef("pk"), format=value.lower())))
+        return Q(id__in=Resource.objects.filter(format=value.lower()).values("dataset_id"))
+    if name == "territory":
+        level, _, code = value.rpartition(":")
+        cond = Q(code=code) & (Q(level=level) if level else Q())
+        if via_terms:
+            return Q(Exists(DatasetTerritory.objects.filter(cond, dataset_id=OuterRef("pk"))))
+        return Q(id__in=DatasetTerritory.objects.filter(cond).values("dataset_id"))
+    if name == "territory_any":
+        level, _, code = value.rpartition(":")
+        return Q(id__in=datasets_for_territory(level or "commune", code).values("id"))
+    if name == "licence":
+        return Q(licence=value)
+    if name == "schema":
+        return Q(conforms_to=value)
+    if name == "origin":
+        return Q(origin=value)
+    if name == "quality":
+        # Score buckets of regio.quality (stored in quality.DatasetQuality), e.g. "80-100".
+        low, high = QUALITY_BUCKETS.get(value, (-1, -1))
+        return Q(quality__score__gte=low, quality__score__lte=high)
+    raise ValueError(f"unknown filter {name!r}")
+
+
+def apply_filters(qs: QuerySet, filters: dict[str, str | list], *, via_terms: bool = False) -> QuerySet:
+    """Facet filters: ``{name: value or [value, …]}``, every value required (AND).
+
+    An item of the list may itself be a list or tuple: any of its values (OR). A key ``-name``
+    excludes the datasets having any of its values (CKAN ``fq=-res_format:PDF``). See
+    :func:`filter_condition` for ``via_terms``.
+    """
+
+    def items(key):
+        raw = filters.get(key)
         if not raw:
             return []
         return [v for v in (raw if isinstance(raw, list | tuple) else [raw]) if v]
 
-    for value in values("publisher"):
-        qs = qs.filter(publisher__slug=value)
-    for value in values("publisher_kind"):
-        qs = qs.filter(publisher__kind=value)
-    if via_terms:
-        for name in ("theme", "format", "keyword", "territory"):
-            for value in values(name):
-                value = value.upper() if name == "theme" else value if name == "territory" else value.lower()
-                if name == "territory":
-                    level, _, code = value.rpartition(":")
-                    qs = qs.filter(facet_terms__contains=f"\nterritory:{level}:{code}:" if level else f":{code}:")
-                else:
-                    qs = qs.filter(facet_terms__contains=f"\n{name}:{value}\n")
-        filters = {k: v for k, v in filters.items() if k not in ("theme", "format", "keyword", "territory")}
-    for value in values("territory"):
-        level, _, code = value.rpartition(":")
-        cond = Q(code=code)
-        if level:
-            cond &= Q(level=level)
-        qs = qs.filter(id__in=DatasetTerritory.objects.filter(cond).values("dataset_id"))
-    for value in values("territory_any"):
-        level, _, code = value.rpartition(":")
-        qs = qs.filter(id__in=datasets_for_territory(level or "commune", code).values("id"))
-    for value in values("theme"):
-        qs = qs.filter(id__in=DatasetTerm.objects.filter(kind="theme", value=value.upper()).values("dataset_id"))
-    for value in values("keyword"):
-        qs = qs.filter(id__in=DatasetTerm.objects.filter(kind="keyword", value=value.lower()).values("dataset_id"))
-    for value in values("format"):
-        qs = qs.filter(id__in=Resource.objects.filter(format=value.lower()).values("dataset_id"))
-    for value in values("licence"):
-        qs = qs.filter(licence=value)
-    for value in values("schema"):
-        qs = qs.filter(conforms_to=value)
-    for value in values("origin"):
-        qs = qs.filter(origin=value)
-    for value in values("quality"):
-        # Score buckets of regio.quality (stored in quality.DatasetQuality), e.g. "80-100".
-        low, high = QUALITY_BUCKETS.get(value, (-1, -1))
-        qs = qs.filter(quality__score__gte=low, quality__score__lte=high)
+    for name in FILTERS:
+        for item in items(name):
+            if isinstance(item, list | tuple):
+                cond = Q()
+                for value in item:
+                    cond |= filter_condition(name, value, via_terms=via_terms)
+                qs = qs.filter(cond)
+            else:
+                qs = qs.filter(filter_condition(name, item, via_terms=via_terms))
+        for item in items(f"-{name}"):
+            for value in item if isinstance(item, list | tuple) else [item]:
+                qs = qs.exclude(filter_condition(name, value, via_terms=via_terms))
     return qs
 
 
@@ -197,7 +229,7 @@ def search_datasets(
         ordered = qs.order_by("-popularity", "-metadata_modified_at", "-id")
     else:
         ordered = qs.order_by("-metadata_modified_at", "-id")
-    total, facet_counts = None, {}
+    total, facet_counts, first_ids = None, {}, None
     if facets:
         key = None
         if not searched:
@@ -206,14 +238,15 @@ def search_datasets(
             if cached is not None:
                 total, facet_counts = cached
         if total is None:
-            rows = list(qs.order_by().values_list(*_ROW))
-            total, facet_counts = len(rows), _count_rows(rows, facets)
+            total, facet_counts, first_ids = count_facets(qs, facets, _PAGE_ORDERS.get(sort, ()) if searched else ())
             if key:
                 cache.set(key, (total, facet_counts), 60)
+    if total is None and searched:  # the total and the first hits in one statement
+        total, _, first_ids = count_facets(qs, (), _PAGE_ORDERS.get(sort, ()))
     if total is None:
-        total = qs.count()
+        total = search.count_of(qs)
     return SearchResult(
-        queryset=DatasetPage(ordered, total),
+        queryset=DatasetPage(ordered, total, first_ids),
         total=total,
         facets=facet_counts,
         sort=sort,
@@ -221,61 +254,189 @@ def search_datasets(
     )
 
 
-_ROW = ("publisher_id", "publisher__kind", "licence", "origin", "conforms_to", "facet_terms", "quality__score")
-_MULTI = ("theme", "format", "territory", "keyword")
+# The sorts as columns of the matched set of count_facets (the same keys as the ORM orderings above).
+_PAGE_ORDERS = {
+    "relevance": ("-title_hit", "-popularity", "-metadata_modified_at", "-id"),
+    "popularity": ("-popularity", "-metadata_modified_at", "-id"),
+    "modified": ("-metadata_modified_at", "-id"),
+}
+_LIMITS = {"publisher": FACET_SIZE, "schema": FACET_SIZE, "format": FACET_SIZE, "territory": FACET_SIZE, "keyword": 50}
 
 
-def _top(counter: Counter, limit: int | None = FACET_SIZE) -> list[tuple[str, int]]:
-    return sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))[:limit]
+def _facet_sql(name: str, collate: str) -> str | None:
+    """One arm of the facet query: rows (facet, value, label, count) over the matched set ``m``.
+
+    ``CROSS JOIN`` keeps ``m`` as the outer loop on SQLite (a nested loop over the matched ids
+    reading covering indexes); PostgreSQL plans it as an ordinary join. Ties are broken by the
+    value in binary (``"C"``) order on both databases, so both give the same top N.
+    """
+    limit = _LIMITS.get(name)
+    top = f" LIMIT {limit}" if limit else ""
+    if name == "publisher":
+        return (
+            "SELECT 'publisher', o.slug, o.name, p.n FROM (SELECT publisher_id, COUNT(*) AS n FROM m GROUP BY publisher_id "
+            f"ORDER BY COUNT(*) DESC, CAST(publisher_id AS TEXT){collate}{top}) p CROSS JOIN accounts_organisation o "
+            "WHERE o.id = p.publisher_id"
+        )
+    if name == "publisher_kind":
+        return (
+            "SELECT 'publisher_kind', o.kind, NULL, SUM(p.n) FROM (SELECT publisher_id, COUNT(*) AS n FROM m GROUP BY publisher_id) p "
+            "CROSS JOIN accounts_organisation o WHERE o.id = p.publisher_id GROUP BY o.kind"
+        )
+    if name in ("licence", "origin"):
+        return f"SELECT '{name}', {name}, NULL, COUNT(*) FROM m GROUP BY {name}"
+    if name == "schema":
+        return (
+            "SELECT 'schema', conforms_to, NULL, COUNT(*) FROM m WHERE conforms_to <> '' GROUP BY conforms_to "
+            f"ORDER BY COUNT(*) DESC, conforms_to{collate}{top}"
+        )
+    if name in ("theme", "keyword"):
+        return (
+            f"SELECT '{name}', t.value, NULL, COUNT(*) FROM m CROSS JOIN catalog_datasetterm t "
+            f"WHERE t.dataset_id = m.id AND t.kind = '{name}' GROUP BY t.value ORDER BY COUNT(*) DESC, t.value{collate}{top}"
+        )
+    if name == "format":
+        return (
+            "SELECT 'format', r.format, NULL, COUNT(DISTINCT r.dataset_id) FROM m CROSS JOIN catalog_resource r "
+            f"WHERE r.dataset_id = m.id AND r.format <> '' GROUP BY r.format ORDER BY COUNT(DISTINCT r.dataset_id) DESC, r.format{collate}{top}"
+        )
+    if name == "territory":
+        return (
+            "SELECT 'territory', x.level || ':' || x.code, (SELECT tn.name FROM catalog_datasetterritory tn "
+            "WHERE tn.code = x.code AND tn.level = x.level ORDER BY tn.id LIMIT 1), x.n FROM ("
+            "SELECT t.level, t.code, COUNT(*) AS n FROM m CROSS JOIN catalog_datasetterritory t WHERE t.dataset_id = m.id "
+            f"GROUP BY t.level, t.code ORDER BY COUNT(*) DESC, t.level{collate}, t.code{collate}{top}) x"
+        )
+    if name == "quality":
+        return (
+            "SELECT 'quality', CAST(q.score AS TEXT), NULL, COUNT(*) FROM m CROSS JOIN quality_datasetquality q "
+            "WHERE q.dataset_id = m.id GROUP BY q.score"
+        )
+    return None
 
 
-def _count_rows(rows, wanted) -> dict[str, list[dict]]:
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(_ROW)
-    single = {name: Counter(columns[i]) for i, name in enumerate(("publisher", "publisher_kind", "licence", "origin", "schema"))}
-    single["schema"].pop("", None)
-    lines: Counter = Counter()
-    if any(name in _MULTI for name in wanted):
-        for terms in columns[5]:
-            if terms:
-                lines.update(terms.split("\n"))
-    multi = {name: Counter() for name in _MULTI}
-    territory_names = {}
-    for line, n in lines.items():
-        kind, _, value = line.partition(":")
-        if kind == "territory":
-            level, code, name = (value.split(":", 2) + ["", ""])[:3]
-            value = f"{level}:{code}"
-            territory_names[value] = f"{name or code} ({TERRITORY_LEVELS.get(level, level).lower()})"
-        if kind in multi:
-            multi[kind][value] += n
+_PG_LINE_FACETS = ("theme", "format", "territory", "keyword")
+PAGE_AHEAD = 50  # ids of the first hits fetched with the facets (a first page needs no other query)
+
+
+def _pg_line_sql(name: str, collate: str) -> str:
+    """PostgreSQL: a multi-valued facet counted from ``facet_terms`` (split into ``lines``).
+
+    The bitmap heap scan of the full-text match visits every matched row anyway: splitting the
+    short ``facet_terms`` it carries costs less than three index lookups per matched id.
+    """
+    limit = _LIMITS.get(name)
+    top = f" LIMIT {limit}" if limit else ""
+    if name == "territory":
+        return (
+            "SELECT 'territory', k, MIN(label), SUM(n) FROM (SELECT split_part(l, ':', 2) || ':' || split_part(l, ':', 3) AS k, "
+            "substr(l, length(split_part(l, ':', 2)) + length(split_part(l, ':', 3)) + 13) AS label, n FROM lines "
+            f"WHERE l LIKE 'territory:%%') t GROUP BY k ORDER BY SUM(n) DESC, k{collate}{top}"
+        )
+    prefix = f"{name}:"
+    return (
+        f"SELECT '{name}', substr(l, {len(prefix) + 1}), NULL, n FROM lines WHERE l LIKE '{prefix}%%' "
+        f"ORDER BY n DESC, l{collate}{top}"
+    )
+
+
+def count_facets(qs: QuerySet, wanted: tuple[str, ...], order: tuple[str, ...] = ()) -> tuple[int, dict[str, list[dict]], list[int] | None]:
+    """The number of datasets of ``qs``, the counts of the ``wanted`` facets and (when ``order``
+    is given: columns of the matched set, ``-`` for descending) the ids of the first
+    :data:`PAGE_AHEAD` hits — all from one statement.
+
+    The matched set is materialised once (ids, single-valued facet columns and sort keys: no
+    model instances); every facet is a ``GROUP BY`` over it (joined, on SQLite, to the covering
+    indexes of the tables holding the multi-valued facets; split from ``facet_terms`` on
+    PostgreSQL), and the database returns only the top values of each facet.
+    """
+    from django.core.exceptions import EmptyResultSet
+    from django.db import connection
+
+    postgres = connection.vendor == "postgresql"
+    columns = ["id", "publisher_id", "licence", "origin", "conforms_to"]
+    columns += [c.lstrip("-") for c in order if c.lstrip("-") not in columns]
+    if postgres:
+        columns.append("facet_terms")
+    try:
+        m_sql, params = search.matched_sql(qs.order_by().values_list(*columns))
+    except EmptyResultSet:  # a filter that cannot match (e.g. an empty id list)
+        return 0, _facet_items({}, wanted), [] if order else None
+    collate = ' COLLATE "C"' if postgres else ""
+    ctes = [f"m AS MATERIALIZED ({m_sql})"]
+    arms = ["SELECT 'total', NULL, NULL, COUNT(*) FROM m"]
+    for name in wanted:
+        if postgres and name in _PG_LINE_FACETS:
+            arms.append(_pg_line_sql(name, collate))
+        else:
+            arms.append(_facet_sql(name, collate))
+    if postgres and any(n in _PG_LINE_FACETS for n in wanted):
+        keywords = "" if "keyword" in wanted else " AND l NOT LIKE 'keyword:%%'"
+        ctes.append(
+            "lines AS (SELECT l, COUNT(*) AS n FROM m CROSS JOIN LATERAL unnest(string_to_array(m.facet_terms, chr(10))) AS l "
+            f"WHERE l <> ''{keywords} GROUP BY l)"
+        )
+    if order:
+        keys = ", ".join(f"{c.lstrip('-')} DESC" if c.startswith("-") else c for c in order)
+        arms.append(
+            "SELECT 'page', CAST(id AS TEXT), NULL, ROW_NUMBER() OVER (ORDER BY " + keys + ") FROM "
+            f"(SELECT * FROM m ORDER BY {keys} LIMIT {PAGE_AHEAD}) page"
+        )
+    sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(
+        f"SELECT * FROM ({arm}) f{i}" for i, arm in enumerate(filter(None, arms))
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    total = 0
+    found: dict[str, list[tuple]] = {}
+    for name, value, label, n in rows:
+        if name == "total":
+            total = int(n)
+        else:
+            found.setdefault(name, []).append((value, label, int(n)))
+    first = [int(v) for v, _, _ in sorted(found.pop("page", []), key=lambda r: r[2])] if order else None
+    return total, _facet_items(found, wanted), first
+
+
+def _ranked(rows, limit=None):
+    return sorted(rows, key=lambda r: (-r[2], str(r[0])))[:limit]
+
+
+def _facet_items(found: dict[str, list[tuple]], wanted) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     kinds = dict(Organisation.Kind.choices)
     origins = dict(Dataset.Origin.choices)
     for name in wanted:
+        rows = _ranked(found.get(name, []), _LIMITS.get(name))
         if name == "publisher":
-            top = _top(single["publisher"])
-            orgs = {o["id"]: o for o in Organisation.objects.filter(id__in=[k for k, _ in top]).values("id", "slug", "name")}
-            out[name] = [{"value": orgs[k]["slug"], "label": orgs[k]["name"], "count": n} for k, n in top if k in orgs]
+            out[name] = [{"value": v, "label": label, "count": n} for v, label, n in rows]
         elif name == "publisher_kind":
-            out[name] = [{"value": k, "label": kinds.get(k, k), "count": n} for k, n in _top(single[name], None)]
+            out[name] = [{"value": v, "label": kinds.get(v, v), "count": n} for v, _, n in rows]
         elif name == "licence":
-            out[name] = [{"value": k, "label": LICENCES[k].title if k in LICENCES else k, "count": n} for k, n in _top(single[name], None)]
+            out[name] = [{"value": v, "label": LICENCES[v].title if v in LICENCES else v, "count": n} for v, _, n in rows]
         elif name == "origin":
-            out[name] = [{"value": k, "label": origins.get(k, k), "count": n} for k, n in _top(single[name], None)]
+            out[name] = [{"value": v, "label": origins.get(v, v), "count": n} for v, _, n in rows]
         elif name == "schema":
-            out[name] = [{"value": k, "label": schema_label(k), "count": n} for k, n in _top(single[name])]
+            out[name] = [{"value": v, "label": schema_label(v), "count": n} for v, _, n in rows]
         elif name == "theme":
-            labels = theme_labels() if any(k not in THEMES for k in multi[name]) else THEMES
-            out[name] = [{"value": k, "label": labels.get(k, k), "count": n} for k, n in _top(multi[name], None)]
+            labels = theme_labels() if any(v not in THEMES for v, _, _ in rows) else THEMES
+            out[name] = [{"value": v, "label": labels.get(v, v), "count": n} for v, _, n in rows]
         elif name == "format":
-            out[name] = [{"value": k, "label": k.upper(), "count": n} for k, n in _top(multi[name])]
+            out[name] = [{"value": v, "label": v.upper(), "count": n} for v, _, n in rows]
         elif name == "territory":
-            out[name] = [{"value": k, "label": territory_names[k], "count": n} for k, n in _top(multi[name])]
+            items = []
+            for v, label, n in rows:
+                level, _, code = v.partition(":")
+                items.append({"value": v, "label": f"{label or code} ({TERRITORY_LEVELS.get(level, level).lower()})", "count": n})
+            out[name] = items
         elif name == "quality":
-            buckets = Counter(quality_bucket(score) for score in columns[6] if score is not None)
+            buckets = Counter()
+            for score, _, n in rows:
+                buckets[quality_bucket(int(score))] += n
             out[name] = [{"value": k, "label": QUALITY_BUCKET_LABELS[k], "count": buckets[k]} for k in QUALITY_BUCKETS if buckets[k]]
         elif name == "keyword":
-            out[name] = [{"value": k, "label": k, "count": n} for k, n in _top(multi[name], 50)]
+            out[name] = [{"value": v, "label": v, "count": n} for v, _, n in rows]
     return out
 
 

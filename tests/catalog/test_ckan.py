@@ -107,6 +107,36 @@ def test_package_search(ckan, ckan_site, shared_dir):
         ckan.action.package_search(rows=5000)
 
 
+def test_package_search_fq_exclusions_and_or(ckan, ckan_site):
+    """Solr ``fq`` as CKAN clients write it: -field:value, NOT, OR within a field, groups."""
+    a, b = ckan_site["datasets"]
+
+    def names(fq, **params):
+        return sorted(p["name"] for p in ckan.action.package_search(fq=fq, **params)["results"])
+
+    assert names("-res_format:ZIP") == [a.slug]
+    assert names("NOT res_format:CSV") == [b.slug]
+    assert names("-res_format:(CSV OR ZIP)") == []
+    assert names("res_format:(CSV OR ZIP)") == sorted([a.slug, b.slug])
+    assert names("res_format:CSV OR res_format:ZIP") == sorted([a.slug, b.slug])
+    assert names('license_id:"lov2" || license_id:odc-odbl', q="subvention") == sorted([a.slug, b.slug])
+    assert names("license_id:lov2 || license_id:cc-by") == [a.slug]
+    assert names(f"-organization:{ckan_site['amiens'].slug} groups:tran") == [b.slug]
+    assert names(f"-name:{a.slug}") == [b.slug]
+    assert names("-groups:econ AND -groups:tran") == []
+    excluded = ckan.action.package_search(fq="-res_format:ZIP", **{"facet.field": ["res_format"]})
+    assert excluded["count"] == 1 and excluded["facets"]["res_format"] == {"CSV": 1}
+    for fq, message in [
+        ("res_format:CSV OR license_id:lov2", "même champ"),
+        ("res_format:(CSV AND ZIP)", "Groupe non pris en charge"),
+        ("res_format:CSV OR", "Expression incomplète"),
+        ("-author:x", "Champ non pris en charge"),
+    ]:
+        with pytest.raises(ValidationError) as error:
+            ckan.action.package_search(fq=fq)
+        assert message in str(error.value), fq
+
+
 def test_organizations_groups_tags_status(ckan, ckan_site, shared_dir):
     orgs = ckan.action.organization_list()
     assert ckan_site["amiens"].slug in orgs and len(orgs) == 2

@@ -135,3 +135,21 @@ def test_the_shapes_do_catch_a_broken_export(client, rich_dataset, shapes):
     conforms, _graph, report = validate(g, shacl_graph=shapes, inference="rdfs", allow_warnings=True)
     assert not conforms
     assert "accessURL" in report and "title" in report
+
+
+def test_streamed_turtle_escapes_literals_and_iris(client, agent, dataset, shapes):
+    """The N-Triples written directly (no rdflib graph) stay valid Turtle whatever the text holds:
+    quotes, backslashes and line breaks escaped, characters forbidden in an IRI percent-encoded."""
+    from regio.catalog.models import Dataset, Resource
+
+    title = 'Le "budget" \\ primitif'
+    description = "Ligne 1\nLigne 2\r\nFin « guillemets »"
+    Dataset.objects.filter(pk=dataset.pk).update(title=title, description=description)
+    Resource.objects.filter(dataset=dataset).update(url="https://data.amiens.fr/a b<c>.csv")
+    g = Graph().parse(data=body(client.get("/catalog.ttl")), format="turtle")
+    ds = URIRef(f"http://testserver/donnees/{dataset.slug}#jeu-de-donnees")
+    assert g.value(ds, DCTERMS.title) == Literal(title, lang="fr")
+    assert g.value(ds, DCTERMS.description) == Literal(description, lang="fr")
+    distribution = g.value(ds, DCAT.distribution)
+    assert str(g.value(distribution, DCAT.accessURL)) == "https://data.amiens.fr/a%20b%3Cc%3E.csv"
+    assert_conforms(g, shapes)
