@@ -173,25 +173,56 @@ def map_format(raw, url: str = "") -> str:
 
 # --------------------------------------------------------------------------- territory
 
-def _territory_for_codes(codes) -> list[tuple[str, str, str]]:
+# Per-run caches (cleared by regio.harvest.services.clear_caches at the start of each run): the records
+# of one portal repeat the same few INSEE codes and bounding boxes.
+_code_cache: dict[str, tuple | None] = {}
+_bbox_cache: dict[tuple, list] = {}
+CACHE_LIMIT = 20_000
+
+
+def clear_caches() -> None:
+    _code_cache.clear()
+    _bbox_cache.clear()
+
+
+def _lookup_code(code: str) -> tuple | None:
     from regio.territory.models import EPCI, Commune, Departement, Region
 
+    if len(code) == 5 and (obj := Commune.objects.filter(pk=code).only("name").first()):
+        return ("commune", code, obj.name)
+    if len(code) == 9 and (obj := EPCI.objects.filter(pk=code).only("name").first()):
+        return ("epci", code, obj.name)
+    if len(code) in (2, 3) and (obj := Departement.objects.filter(pk=code).only("name").first()):
+        return ("departement", code, obj.name)
+    if len(code) == 2 and (obj := Region.objects.filter(pk=code).only("name").first()):
+        return ("region", code, obj.name)
+    return None
+
+
+def _territory_for_codes(codes) -> list[tuple[str, str, str]]:
     found = []
     for raw in codes or []:
         code = str(raw).strip().upper()
-        if len(code) == 5 and (obj := Commune.objects.filter(pk=code).only("name").first()):
-            found.append(("commune", code, obj.name))
-        elif len(code) == 9 and (obj := EPCI.objects.filter(pk=code).only("name").first()):
-            found.append(("epci", code, obj.name))
-        elif len(code) in (2, 3) and (obj := Departement.objects.filter(pk=code).only("name").first()):
-            found.append(("departement", code, obj.name))
-        elif len(code) == 2 and (obj := Region.objects.filter(pk=code).only("name").first()):
-            found.append(("region", code, obj.name))
+        if code not in _code_cache:
+            if len(_code_cache) > CACHE_LIMIT:
+                _code_cache.clear()
+            _code_cache[code] = _lookup_code(code)
+        if _code_cache[code] is not None:
+            found.append(_code_cache[code])
     return list(dict.fromkeys(found))
 
 
 def territories_for_bbox(bbox) -> list[tuple[str, str, str]]:
     """Communes whose centre lies inside ``[west, south, east, north]``; départements when too many."""
+    key = tuple(float(v) for v in bbox)
+    if key not in _bbox_cache:
+        if len(_bbox_cache) > CACHE_LIMIT:
+            _bbox_cache.clear()
+        _bbox_cache[key] = _territories_for_bbox(key)
+    return list(_bbox_cache[key])
+
+
+def _territories_for_bbox(bbox) -> list[tuple[str, str, str]]:
     from regio.territory.selectors import communes
 
     x1, y1, x2, y2 = (float(v) for v in bbox)
