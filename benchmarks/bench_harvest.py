@@ -74,6 +74,7 @@ def serve(size: int, publishers: list[str], port_queue) -> None:
 def child(args) -> None:
     setup_django(os.environ["BENCH_HARVEST_DB"])
     from django.conf import settings
+    from django.db import connection
 
     from regio.accounts.models import Organisation
     from regio.accounts.services import sync_collectivites
@@ -94,19 +95,44 @@ def child(args) -> None:
     source = HarvestSource.objects.create(kind="ckan", name="Portail de banc d'essai", url=f"http://127.0.0.1:{port}",
                                           owner=owner, filters={"page_size": 1000}, time_limit_s=3600)
     figures = {}
+    queries = {"n": 0}
+
+    def count(execute, sql, params, many, context):
+        queries["n"] += 1
+        return execute(sql, params, many, context)
+
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
     try:
         for label in ("first_harvest", "unchanged_reharvest"):
+            queries["n"] = 0
             start = time.perf_counter()
-            run = run_source(source)
+            with connection.execute_wrapper(count):
+                if profiler is not None:
+                    profiler.enable()
+                run = run_source(source)
+                if profiler is not None:
+                    profiler.disable()
             elapsed = time.perf_counter() - start
             assert run.status == "succeeded", run.message
             done = run.created + run.updated + run.unchanged
             figures[label] = {
                 "seconds": round(elapsed, 2), "datasets_per_s": round(done / elapsed, 1),
                 "created": run.created, "updated": run.updated, "unchanged": run.unchanged, "failed": run.failed,
-                "pages": run.pages_done,
+                "pages": run.pages_done, "queries": queries["n"],
+                "queries_per_page": round(queries["n"] / max(1, run.pages_done), 1),
             }
-            print(f"  {label}: {done} jeux en {elapsed:.1f} s ({done / elapsed:.0f}/s)", flush=True)
+            print(f"  {label}: {done} jeux en {elapsed:.1f} s ({done / elapsed:.0f}/s), "
+                  f"{queries['n'] / max(1, run.pages_done):.0f} requêtes SQL par page", flush=True)
+            if profiler is not None:
+                import pstats
+
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+                profiler = cProfile.Profile()
     finally:
         server.terminate()
     figures["peak_rss_mb"] = peak_rss_mb()
@@ -117,6 +143,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE)
     parser.add_argument("--child", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each run (child process)")
     parser.add_argument("--out")
     args = parser.parse_args()
     if args.child:
@@ -134,7 +161,7 @@ def main() -> int:
         env = {**os.environ, "BENCH_HARVEST_DB": url or f"sqlite:///{tmp / 'harvest.sqlite3'}"}
         out = tmp / "figures.json"
         print(f"harvest/{label}: {args.size} jeux de données…", flush=True)
-        cmd = [sys.executable, __file__, "--child", "--size", str(args.size), "--out", str(out)]
+        cmd = [sys.executable, __file__, "--child", "--size", str(args.size), "--out", str(out), *(["--profile"] if args.profile else [])]
         if subprocess.run(cmd, env=env).returncode != 0:
             print(f"harvest/{label} a échoué", flush=True)
             return 1

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from regio.accounts.models import Organisation
+from regio.core.ingest.bulk import insert_rows
 from regio.core.models import PublicationStatus
 
 from . import search
@@ -649,7 +650,8 @@ def prepare_harvested_dataset(entry: HarvestedDataset) -> Dataset:
     dataset.harvest_source, dataset.remote_id = entry.harvest_source, entry.remote_id[:200]
     if dataset.licence == UNSPECIFIED_LICENCE and dataset.origin != Dataset.Origin.HARVESTED:
         raise ValidationError({"licence": "La licence « non précisée » est réservée aux jeux de données moissonnés."})
-    dataset.clean_fields(exclude=["publisher", "slug"])
+    # Only the fields a harvest sets are validated (the others are the platform's own).
+    dataset.clean_fields(exclude=[f.name for f in Dataset._meta.fields if f.name not in HARVESTED_FIELDS])
     entry.dataset = dataset
     return dataset
 
@@ -720,28 +722,21 @@ def save_harvested_datasets(entries: list[HarvestedDataset], *, source_name: str
     if old_ids:
         DatasetTerritory.objects.filter(dataset_id__in=old_ids).delete()
         DatasetTerm.objects.filter(dataset_id__in=old_ids).delete()
-    DatasetTerritory.objects.bulk_create(
-        [DatasetTerritory(dataset=e.dataset, level=lv, code=c, name=n) for e in entries for lv, c, n in dict.fromkeys(e.territories)],
-        batch_size=1000,
-    )
-    DatasetTerm.objects.bulk_create([t for e in entries for t in terms_of(e.dataset)], batch_size=1000)
+    # Many small rows: one prepared INSERT each (regio.core.ingest.bulk.insert_rows), no model instances.
+    insert_rows(DatasetTerritory, ["dataset", "level", "code", "name"],
+                [(e.dataset.pk, lv, c, n) for e in entries for lv, c, n in dict.fromkeys(e.territories)])
+    insert_rows(DatasetTerm, ["dataset", "kind", "value"], [
+        (e.dataset.pk, kind, value) for e in entries
+        for kind, values in (("theme", e.dataset.themes), ("keyword", [k[:100] for k in e.dataset.keywords]))
+        for value in dict.fromkeys(values)
+    ])
     _save_harvested_resources(entries, old_ids, now)
     old_set = set(old_ids)
-    ActivityLog.objects.bulk_create(
-        [ActivityLog(dataset=e.dataset, action=ActivityLog.Action.UPDATE if e.dataset.pk in old_set else ActivityLog.Action.CREATE,
-                     changes={"moissonnage": [None, source_name]}, at=now) for e in entries],
-        batch_size=1000,
-    )
-    # The search documents need the territories: give them without a query.
-    for e in entries:
-        e.dataset._prefetched_objects_cache = {
-            "territories": [DatasetTerritory(dataset=e.dataset, level=lv, code=c, name=n) for lv, c, n in e.territories]
-        }
-    try:
-        search.index_datasets([e.dataset for e in entries])
-    finally:
-        for e in entries:
-            e.dataset._prefetched_objects_cache = {}
+    insert_rows(ActivityLog, ["dataset", "action", "changes", "at"], [
+        (e.dataset.pk, ActivityLog.Action.UPDATE if e.dataset.pk in old_set else ActivityLog.Action.CREATE,
+         {"moissonnage": [None, source_name]}, now) for e in entries
+    ])
+    search.index_dataset_ids([e.dataset.pk for e in entries])
     search.bump_version()
     return [e.dataset for e in entries]
 
@@ -769,7 +764,8 @@ def _save_harvested_resources(entries: list[HarvestedDataset], old_ids: list[int
                       "position": position, "media_type": MEDIA_TYPES.get(res["format"], "")}
             current = current_by_url.get(res["url"])
             if current is None:
-                to_create.append(Resource(dataset=e.dataset, url=res["url"], **values))
+                to_create.append((e.dataset.pk, res["url"], values["title"], values["format"], values["description"],
+                                  position, values["media_type"]))
                 changed = True
             elif any(getattr(current, k) != v for k, v in values.items()):
                 for k, v in values.items():
@@ -782,5 +778,5 @@ def _save_harvested_resources(entries: list[HarvestedDataset], old_ids: list[int
         e.resources_changed = changed or bool(removed) or e.dataset.pk not in old_set
     if gone:
         Resource.objects.filter(pk__in=gone).delete()
-    Resource.objects.bulk_create(to_create, batch_size=500)
+    insert_rows(Resource, ["dataset", "url", "title", "format", "description", "position", "media_type"], to_create)
     Resource.objects.bulk_update(to_update, ["title", "format", "description", "position", "media_type", "updated_at"], batch_size=200)

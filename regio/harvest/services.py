@@ -21,6 +21,7 @@ from django.utils.text import slugify
 from regio.accounts.models import Membership, Organisation
 from regio.catalog import services as catalog_services
 from regio.catalog.models import ActivityLog, Dataset
+from regio.core.ingest.bulk import insert_rows
 from regio.core.ingest.engine import Fetcher
 from regio.core.ingest.registry import IngestItemError
 from regio.core.text import normalize_text
@@ -454,22 +455,20 @@ def upsert_records(source, records: list[tuple[str, dict]], *, defer: bool = Tru
             values = _origin_values(records[i][1], remote_ids[i], now, primary=primary_of[i], loop=False, warnings=mapped_of[i][2])
             origin = by_dataset.get(outcomes[i].pk)
             if origin is None or origin.pk in stale:
-                to_create.append(DatasetOrigin(source=source, dataset=outcomes[i], **values))
+                to_create.append((source.pk, outcomes[i].pk, now, *(values[f] for f in ORIGIN_FIELDS)))
             else:
                 for name, value in values.items():
                     setattr(origin, name, value)
                 to_update.append(origin)
         DatasetOrigin.objects.bulk_update(to_update, ORIGIN_FIELDS, batch_size=500)
-        DatasetOrigin.objects.bulk_create(to_create, batch_size=500)
+        insert_rows(DatasetOrigin, ["source", "dataset", "first_seen_at", *ORIGIN_FIELDS], to_create)
     # Files of the written datasets, for identity by resource URLs.
     changed = [e for e in entries.values() if e.resources_changed]
     if changed:
         ResourceKey.objects.filter(dataset_id__in=[e.dataset.pk for e in changed]).delete()
-        ResourceKey.objects.bulk_create(
-            [ResourceKey(dataset=e.dataset, key=url_key(u)) for e in changed
-             for u in dict.fromkeys(r["url"] for r in e.resources) if is_distinctive_url(u)],
-            batch_size=1000,
-        )
+        insert_rows(ResourceKey, ["dataset", "key"], [
+            (e.dataset.pk, url_key(u)) for e in changed for u in dict.fromkeys(r["url"] for r in e.resources) if is_distinctive_url(u)
+        ])
     return outcomes
 
 

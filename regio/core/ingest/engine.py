@@ -19,6 +19,8 @@ import copy
 import hashlib
 import json
 import logging
+import queue
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +31,7 @@ import httpx
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connections, models, transaction
 from django.utils import timezone
 
 from regio.core import http
@@ -183,8 +185,11 @@ def run_source(
     seen_runs = run.chain_ids()
     page_no = run.pages_done + (run.resumed_from.pages_done if run.resumed_from else 0)
     outcome, message = Run.Status.SUCCEEDED, ""
+    pages = backend.pages(source, run.cursor, fetcher)
+    if getattr(backend, "prefetch_pages", False):
+        pages = _prefetched(pages)
     try:
-        for page in backend.pages(source, run.cursor, fetcher):
+        for page in pages:
             page_no += 1
             if Run.objects.filter(pk=run.pk, cancel_requested=True).exists():
                 outcome, message = Run.Status.CANCELLED, "Passage annulé à la demande ; rien n'a été archivé."
@@ -210,6 +215,9 @@ def run_source(
         outcome, message = Run.Status.FAILED, f"Erreur inattendue pendant l'import : {exc.__class__.__name__} : {exc}"
         run.can_resume = bool(run.cursor)
     finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
         fetcher.close()
     if run.complete and outcome == Run.Status.SUCCEEDED:
         run.can_resume = False
@@ -226,6 +234,52 @@ def run_source(
 
 
 PER_ITEM_ERRORS = (IngestItemError, ValidationError, ValueError, KeyError, TypeError)
+
+
+def _prefetched(pages):
+    """Read the next page (HTTP and parsing, in a thread) while the current one is being written.
+
+    Only for backends whose ``pages()`` touch no database (``prefetch_pages = True``). Pages, then the
+    end or the exception of the reader, arrive in order; at most one page is read ahead, and a run
+    that stops early (cancel, time limit, error) stops the reader.
+    """
+    box: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for page in pages:
+                if not put(("page", page)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed over to the run's thread
+            put(("error", exc))
+        finally:
+            connections.close_all()  # this thread's connections, if the reader opened any
+
+    reader = threading.Thread(target=produce, name="ingest-prefetch", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, value = box.get()
+            if kind == "page":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+    finally:
+        stop.set()
+        reader.join(timeout=30)
 
 
 def _commit_page(run, source, backend, page, page_no, seen_runs, dry_run, force) -> None:
