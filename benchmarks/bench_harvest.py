@@ -166,6 +166,8 @@ def main() -> int:
             print(f"harvest/{label} a échoué", flush=True)
             return 1
         results[label] = json.loads(out.read_text())
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["cpu_count"] = os.cpu_count()
     write_result("harvest", results)
     return 0
 
