@@ -36,6 +36,7 @@ from .models import (
     Reuse,
 )
 from .permissions import require_edit, require_moderator, require_publish_for
+from .signals import datasets_bulk_saved
 from .vocabularies import FREQUENCIES, LICENCES, MEDIA_TYPES, THEMES, UNSPECIFIED_LICENCE, licence_for
 
 # Paths under /donnees/ that a dataset slug must not shadow.
@@ -112,6 +113,9 @@ def _clean(data: dict[str, Any], *, partial: bool, instance: Dataset | None) -> 
         raw = (data.get("licence") or "").strip()
         if not raw:
             errors["licence"] = "La licence est obligatoire : choisissez par exemple la Licence Ouverte 2.0 ou l'ODbL."
+        elif raw.lower() == UNSPECIFIED_LICENCE:
+            errors["licence"] = ("La licence « non précisée » est réservée aux jeux de données moissonnés : "
+                                 "choisissez une licence, par exemple la Licence Ouverte 2.0 ou l'ODbL.")
         else:
             lic = licence_for(raw)
             if lic is None:
@@ -701,10 +705,8 @@ def save_harvested_datasets(entries: list[HarvestedDataset], *, source_name: str
     # (harvest_source, remote_id) is unique: another dataset holding one of these pairs lets it go.
     wanted = {(e.dataset.harvest_source, e.dataset.remote_id): e.dataset.pk for e in entries if e.dataset.remote_id}
     if wanted:
-        clash = [
-            pk for pk, src, rid in Dataset.objects.filter(
-                harvest_source__in={k[0] for k in wanted}, remote_id__in={k[1] for k in wanted}
-            ).values_list("pk", "harvest_source", "remote_id")
+        clash = [  # looked up by remote id only (selective; every dataset of a source shares harvest_source)
+            pk for pk, src, rid in Dataset.objects.filter(remote_id__in={k[1] for k in wanted}).values_list("pk", "harvest_source", "remote_id")
             if (src, rid) in wanted and wanted[(src, rid)] != pk
         ]
         if clash:
@@ -738,6 +740,7 @@ def save_harvested_datasets(entries: list[HarvestedDataset], *, source_name: str
     ])
     search.index_dataset_ids([e.dataset.pk for e in entries])
     search.bump_version()
+    datasets_bulk_saved.send(sender=Dataset, dataset_ids=[e.dataset.pk for e in entries])
     return [e.dataset for e in entries]
 
 

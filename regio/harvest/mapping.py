@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from regio.catalog.vocabularies import FREQUENCIES, LICENCES, THEMES
+from regio.catalog.vocabularies import FREQUENCIES, LICENCES, THEMES, UNSPECIFIED_LICENCE
 
 MAX_BBOX_COMMUNES = 150
 
@@ -52,6 +52,20 @@ def map_licence(raw) -> str | None:
             return "fr-lo"
         return "lov2"
     return None
+
+
+# What portals say when the publisher gave no licence (CKAN "notspecified", "License Not Specified"…).
+UNSPECIFIED_SPELLINGS = {
+    "notspecified", "licensenotspecified", "licencenotspecified", "nonspecifiee", "licencenonspecifiee", "nonspecifie",
+    "nonprecisee", "licencenonprecisee", "nonrenseignee", "licencenonrenseignee", "unknown", "licenseunknown",
+    "inconnue", "licenceinconnue", "none", "nolicense", "nolicence", "aucune", "aucunelicence", "undefined", "nonedefinie",
+}
+
+
+def is_unspecified_licence(raw) -> bool:
+    """No licence at all, or one of the spellings that say the publisher gave none."""
+    text = fold(raw)
+    return not text or text.replace(" ", "").replace(".", "") in UNSPECIFIED_SPELLINGS
 
 
 # --------------------------------------------------------------------------- themes
@@ -255,12 +269,18 @@ def map_record(record: dict, *, default_territory=None) -> Mapped:
     raw_licence = record.get("licence") or ""
     licence = map_licence(raw_licence)
     if licence is None:
-        if raw_licence:
+        if not is_unspecified_licence(raw_licence):
             raise IngestItemError(
                 f"Licence non reconnue : « {str(raw_licence)[:200]} » (licences acceptées : {', '.join(LICENCES)}).",
                 field="licence",
             )
-        raise IngestItemError("Licence absente : le jeu de données ne peut pas être repris sans licence.", field="licence")
+        # Unknown at the source: kept, with the catalogue's "non précisée" licence (not open, no DCAT statement).
+        licence = UNSPECIFIED_LICENCE
+        said = f" (« {str(raw_licence)[:100]} »)" if str(raw_licence).strip() else ""
+        warnings.append(
+            f"Licence non précisée par la source{said} : jeu de données repris avec la licence « non précisée », "
+            "à faire préciser par le producteur."
+        )
     themes, unknown_themes = [], []
     for raw in record.get("themes") or []:
         code = map_theme(raw)

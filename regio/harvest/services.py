@@ -23,6 +23,7 @@ from regio.catalog import services as catalog_services
 from regio.catalog.models import ActivityLog, Dataset
 from regio.core.ingest.bulk import insert_rows
 from regio.core.ingest.engine import Fetcher
+from regio.core.ingest.models import Item, Run
 from regio.core.ingest.registry import IngestItemError
 from regio.core.text import normalize_text
 
@@ -86,6 +87,77 @@ def create_source(user, *, kind: str, name: str, url: str = "", owner: Organisat
         kind=kind, name=name.strip()[:200], url=url.strip(), file_path=file_path, owner=owner,
         schedule_minutes=schedule_minutes or None, filters=filters or {}, enabled=False,
     )
+
+
+CRON_RE = r"(\*|[0-5]?\d) (\*|[01]?\d|2[0-3])( \* \* \*)?"
+
+
+@transaction.atomic
+def update_source(user, source: HarvestSource, *, name: str, url: str, owner: Organisation | None,
+                  schedule_minutes=None, schedule_cron: str = "", filters=None, enabled: bool) -> HarvestSource:
+    """Edit a source (CDO, or an admin of its owner — and of the new owner when it changes hands)."""
+    import re
+
+    require_manage(user, source)
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = "Le nom de la source est obligatoire."
+    url = (url or "").strip()
+    if not url and not source.file_path:
+        errors["url"] = "Indiquez l'adresse du portail (ou de son catalogue)."
+    elif url and not url.startswith(("http://", "https://", "file://")):
+        errors["url"] = "L'adresse doit commencer par http:// ou https://."
+    if owner is None:
+        errors["owner"] = "Choisissez l'organisation propriétaire du portail."
+    elif owner.pk != source.owner_id and not can_manage(user, owner=owner):
+        errors["owner"] = f"Vous n'administrez pas « {owner.name} » : vous ne pouvez pas lui confier cette source."
+    if schedule_minutes is not None and schedule_minutes < 15:
+        errors["schedule_minutes"] = "L'intervalle entre deux passages est d'au moins 15 minutes."
+    schedule_cron = (schedule_cron or "").strip()
+    if schedule_cron and not re.fullmatch(CRON_RE, schedule_cron):
+        errors["schedule_cron"] = "Planification invalide : indiquez « minute heure » (ex. « 30 2 * * * » pour 2 h 30 chaque jour)."
+    if schedule_minutes and schedule_cron:
+        errors["schedule_cron"] = "Choisissez un intervalle ou une planification horaire, pas les deux."
+    if filters is not None and not isinstance(filters, dict):
+        errors["filters"] = "Les filtres doivent être un objet JSON, par exemple {\"organization\": \"ville-d-amiens\"}."
+    if errors:
+        raise ValidationError(errors)
+    if url != source.url:  # another portal: its validators say nothing about the new one
+        source.etag = source.last_modified = ""
+    source.name, source.url, source.owner = name.strip()[:200], url, owner
+    source.schedule_minutes, source.schedule_cron = schedule_minutes or None, schedule_cron
+    source.filters, source.enabled = filters or {}, bool(enabled)
+    source.save()
+    return source
+
+
+@transaction.atomic
+def delete_source(user, source: HarvestSource) -> int:
+    """Delete a source: it is never run again and leaves the lists; its datasets are all kept (flagged as
+    no longer updated), as are its runs and errors. Returns the number of datasets it leaves behind."""
+    from regio.core.ingest.engine import request_cancel
+
+    require_manage(user, source)
+    now = timezone.now()
+    for run in source.runs.filter(status__in=[Run.Status.QUEUED, Run.Status.RUNNING]):
+        request_cancel(run)
+    source.runs.filter(status=Run.Status.QUEUED).update(
+        status=Run.Status.CANCELLED, finished_at=now, message="Source supprimée : passage annulé, rien n'a été archivé."
+    )
+    source.deleted_at, source.enabled = now, False
+    source.save(update_fields=["deleted_at", "enabled", "updated_at"])
+    # Datasets this source was the primary origin of: another live source takes over when there is one.
+    for origin in DatasetOrigin.objects.filter(source=source, primary=True).select_related("dataset"):
+        heir = (DatasetOrigin.objects.filter(dataset=origin.dataset, archived_at__isnull=True, loop=False, source__deleted_at__isnull=True)
+                .exclude(pk=origin.pk).order_by("id").first())
+        if heir is not None:
+            DatasetOrigin.objects.filter(pk=origin.pk).update(primary=False)
+            DatasetOrigin.objects.filter(pk=heir.pk).update(primary=True)
+            Dataset.objects.filter(pk=origin.dataset_id).update(harvest_source=str(heir.source_id), remote_id=heir.remote_id[:200])
+            # the heir's next run re-applies its record (its metadata now is the dataset's), even if unchanged
+            Item.objects.filter(source_id=heir.source_id, remote_id=heir.remote_id).update(content_hash="")
+    catalog_services.search.bump_version()
+    return DatasetOrigin.objects.filter(source=source, archived_at__isnull=True, loop=False).count()
 
 
 def set_enabled(user, source: HarvestSource, enabled: bool) -> HarvestSource:
@@ -200,10 +272,15 @@ def find_existing_many(source, wanted: list[tuple[dict, str, list[str]]]) -> lis
         all_lkeys.update(lkeys)
         remote_ids.add(remote_id)
         all_files.update(files)
-    condition = Q(source=source, remote_id__in=remote_ids)
-    if all_keys:
-        condition |= Q(identifier__in=all_keys) | Q(landing_key__in=all_lkeys)
-    origins = list(DatasetOrigin.objects.filter(condition).select_related("dataset").order_by("id"))
+    # One query per key kind (each on its own index; an OR of the three would scan the table).
+    found: dict[int, DatasetOrigin] = {}
+    for condition, values in ((Q(source=source), ("remote_id__in", remote_ids)), (Q(), ("identifier__in", all_keys)),
+                              (Q(), ("landing_key__in", all_lkeys))):
+        values_list = sorted(values[1])
+        for start in range(0, len(values_list), 1000):
+            lookup = {values[0]: values_list[start:start + 1000]}
+            found.update((o.pk, o) for o in DatasetOrigin.objects.filter(condition, **lookup).select_related("dataset"))
+    origins = sorted(found.values(), key=lambda o: o.pk)
     by_identifier, by_landing, by_remote = {}, {}, {}
     for o in origins:
         if o.identifier:
@@ -403,7 +480,8 @@ def upsert_records(source, records: list[tuple[str, dict]], *, defer: bool = Tru
     matched_ids = {existing[i].pk for i in todo if existing[i] is not None}
     other_primary: dict[int, DatasetOrigin] = {}
     if matched_ids:
-        for o in (DatasetOrigin.objects.filter(dataset_id__in=matched_ids, primary=True, archived_at__isnull=True)
+        for o in (DatasetOrigin.objects.filter(dataset_id__in=matched_ids, primary=True, archived_at__isnull=True,
+                                               source__deleted_at__isnull=True)
                   .exclude(source=source).select_related("source").order_by("id")):
             other_primary.setdefault(o.dataset_id, o)
     now = timezone.now()
@@ -444,7 +522,9 @@ def upsert_records(source, records: list[tuple[str, dict]], *, defer: bool = Tru
     if written:
         dataset_ids = {outcomes[i].pk for i in written}
         rids = {remote_ids[i] for i in written}
-        current = list(DatasetOrigin.objects.filter(source=source).filter(Q(dataset_id__in=dataset_ids) | Q(remote_id__in=rids)))
+        current = {o.pk: o for o in DatasetOrigin.objects.filter(source=source, dataset_id__in=dataset_ids)}
+        current.update((o.pk, o) for o in DatasetOrigin.objects.filter(source=source, remote_id__in=rids))
+        current = list(current.values())
         by_dataset = {o.dataset_id: o for o in current}
         target_of = {remote_ids[i]: outcomes[i].pk for i in written}
         stale = [o.pk for o in current if o.remote_id in target_of and target_of[o.remote_id] != o.dataset_id]

@@ -145,7 +145,13 @@ def _resumable(source: Source) -> Run | None:
     return None
 
 
+class SourceDeleted(IngestError):
+    pass
+
+
 def start_run(source: Source, *, dry_run: bool = False, dead_after_minutes: int = DEAD_AFTER_MINUTES) -> Run:
+    if source.deleted_at is not None:
+        raise SourceDeleted(f"La source « {source.name} » a été supprimée le {timezone.localtime(source.deleted_at):%d/%m/%Y} : elle n'est plus importée.")
     detect_dead_runs(dead_after_minutes, source)
     if source.runs.filter(status=Run.Status.RUNNING).exists():
         raise RunInProgress(f"Un passage de la source « {source.name} » est déjà en cours.")
@@ -174,6 +180,11 @@ def run_source(
     of the mapping code).
     """
     backend = registry.get(source.kind)
+    if run is not None and source.deleted_at is not None:  # queued before the source was deleted
+        run.status, run.finished_at = Run.Status.CANCELLED, timezone.now()
+        run.message = "Source supprimée avant le début du passage : rien n'a été importé ni archivé."
+        run.save(update_fields=["status", "finished_at", "message"])
+        return run
     if run is None:
         run = start_run(source, dry_run=dry_run, dead_after_minutes=dead_after_minutes)
     limit = time_limit_s if time_limit_s is not None else source.time_limit_s
