@@ -654,8 +654,8 @@ def prepare_harvested_dataset(entry: HarvestedDataset) -> Dataset:
     dataset.harvest_source, dataset.remote_id = entry.harvest_source, entry.remote_id[:200]
     if dataset.licence == UNSPECIFIED_LICENCE and dataset.origin != Dataset.Origin.HARVESTED:
         raise ValidationError({"licence": "La licence « non précisée » est réservée aux jeux de données moissonnés."})
-    # Only the fields a harvest sets are validated (the others are the platform's own).
-    dataset.clean_fields(exclude=[f.name for f in Dataset._meta.fields if f.name not in HARVESTED_FIELDS])
+    # Only the fields a harvest sets and that can be wrong are validated (lengths, choices, e-mail, URL).
+    dataset.clean_fields(exclude=[f.name for f in Dataset._meta.fields if f.name not in VALIDATED_HARVESTED_FIELDS])
     entry.dataset = dataset
     return dataset
 
@@ -744,6 +744,7 @@ def save_harvested_datasets(entries: list[HarvestedDataset], *, source_name: str
     return [e.dataset for e in entries]
 
 
+VALIDATED_HARVESTED_FIELDS = ("title", "licence", "frequency", "contact_name", "contact_email", "source_url")
 # Dataset fields a harvested record sets (see regio.harvest.mapping).
 HARVESTED_FIELDS = (
     "title", "description", "licence", "themes", "keywords", "frequency", "contact_name", "contact_email",

@@ -335,6 +335,21 @@ def find_existing(source, record: dict, remote_id: str, resource_urls: list[str]
 
 
 _org_cache: dict = {}
+_org_index: dict = {}
+
+
+def _organisations() -> dict:
+    """Every organisation, indexed by SIREN, folded name and slug: loaded once per run (one query)."""
+    if not _org_index:
+        by_siren, by_name, by_slug, names = {}, {}, {}, []
+        for org in Organisation.objects.order_by("name", "pk"):  # the model's ordering, as .first() had it
+            if org.siren:
+                by_siren.setdefault(org.siren, org)
+            by_name.setdefault(org.name.lower(), org)
+            by_slug.setdefault(org.slug, org)
+            names.append((org.name.lower(), org))
+        _org_index.update(siren=by_siren, name=by_name, slug=by_slug, names=names)
+    return _org_index
 
 
 def resolve_publisher(source, record: dict, warnings: list[str]) -> Organisation:
@@ -345,16 +360,16 @@ def resolve_publisher(source, record: dict, warnings: list[str]) -> Organisation
     if key in _org_cache:
         org = _org_cache[key]
     else:
+        index = _organisations()
         org = None
         if len(siren) == 9 and siren.isdigit():
-            org = Organisation.objects.filter(siren=siren).first()
+            org = index["siren"].get(siren)
         if org is None and name:
-            org = Organisation.objects.filter(name__iexact=name).first()
-            if org is None:
-                folded = normalize_text(name)
-                org = Organisation.objects.filter(slug=slugify(name)[:120]).first() or (
-                    Organisation.objects.filter(name__icontains=name[:60]).first() if len(folded) > 12 else None
-                )
+            lowered = name.lower()
+            org = index["name"].get(lowered) or index["slug"].get(slugify(name)[:120])
+            if org is None and len(normalize_text(name)) > 12:
+                part = lowered[:60]
+                org = next((o for n, o in index["names"] if part in n), None)
         if len(_org_cache) > 5000:
             _org_cache.clear()
         _org_cache[key] = org
@@ -378,6 +393,7 @@ def clear_caches() -> None:
     from .mapping import clear_caches as clear_mapping_caches
 
     _org_cache.clear()
+    _org_index.clear()
     _territory_cache.clear()
     clear_mapping_caches()
 
