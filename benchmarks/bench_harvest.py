@@ -97,8 +97,12 @@ def child(args) -> None:
     figures = {}
     queries = {"n": 0}
 
+    page_ends: list[float] = []
+
     def count(execute, sql, params, many, context):
         queries["n"] += 1
+        if sql.startswith('UPDATE "core_run"') and '"pages_done"' in sql:  # a page's commit (counts, cursor)
+            page_ends.append(time.perf_counter())
         return execute(sql, params, many, context)
 
     profiler = None
@@ -109,6 +113,7 @@ def child(args) -> None:
     try:
         for label in ("first_harvest", "unchanged_reharvest"):
             queries["n"] = 0
+            page_ends.clear()
             start = time.perf_counter()
             with connection.execute_wrapper(count):
                 if profiler is not None:
@@ -125,6 +130,11 @@ def child(args) -> None:
                 "pages": run.pages_done, "queries": queries["n"],
                 "queries_per_page": round(queries["n"] / max(1, run.pages_done), 1),
             }
+            steps = [b - a for a, b in zip([start, *page_ends], page_ends, strict=False)]
+            if len(steps) >= 4:  # does a page get slower as the catalogue grows?
+                quarter = max(1, len(steps) // 4)
+                figures[label]["page_seconds_first_quarter"] = round(sum(steps[:quarter]) / quarter, 3)
+                figures[label]["page_seconds_last_quarter"] = round(sum(steps[-quarter:]) / quarter, 3)
             print(f"  {label}: {done} jeux en {elapsed:.1f} s ({done / elapsed:.0f}/s), "
                   f"{queries['n'] / max(1, run.pages_done):.0f} requêtes SQL par page", flush=True)
             if profiler is not None:
