@@ -48,6 +48,7 @@ def variant(base: list[dict], publishers: list[str], i: int) -> dict:
 
 def serve(size: int, publishers: list[str], port_queue) -> None:
     base = real_packages()
+    pages: dict[tuple[int, int], bytes] = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -58,8 +59,13 @@ def serve(size: int, publishers: list[str], port_queue) -> None:
         def do_GET(self):
             query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
             rows, start = min(int(query.get("rows", 100)), 1000), int(query.get("start", 0))
-            results = [variant(base, publishers, i) for i in range(start, min(size, start + rows))]
-            body = json.dumps({"help": "", "success": True, "result": {"count": size, "results": results}}).encode()
+            # A page is built once and then served as it is (like a portal answering from its cache), so
+            # that the unchanged re-harvest measures the harvester rather than this server's JSON encoding.
+            body = pages.get((start, rows))
+            if body is None:
+                results = [variant(base, publishers, i) for i in range(start, min(size, start + rows))]
+                body = json.dumps({"help": "", "success": True, "result": {"count": size, "results": results}}).encode()
+                pages[(start, rows)] = body
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -74,6 +80,7 @@ def serve(size: int, publishers: list[str], port_queue) -> None:
 def child(args) -> None:
     setup_django(os.environ["BENCH_HARVEST_DB"])
     from django.conf import settings
+    from django.db import connection
 
     from regio.accounts.models import Organisation
     from regio.accounts.services import sync_collectivites
@@ -94,19 +101,54 @@ def child(args) -> None:
     source = HarvestSource.objects.create(kind="ckan", name="Portail de banc d'essai", url=f"http://127.0.0.1:{port}",
                                           owner=owner, filters={"page_size": 1000}, time_limit_s=3600)
     figures = {}
+    queries = {"n": 0}
+
+    page_ends: list[float] = []
+
+    def count(execute, sql, params, many, context):
+        queries["n"] += 1
+        if sql.startswith('UPDATE "core_run"') and '"pages_done"' in sql:  # a page's commit (counts, cursor)
+            page_ends.append(time.perf_counter())
+        return execute(sql, params, many, context)
+
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
     try:
         for label in ("first_harvest", "unchanged_reharvest"):
+            queries["n"] = 0
+            page_ends.clear()
             start = time.perf_counter()
-            run = run_source(source)
+            with connection.execute_wrapper(count):
+                if profiler is not None:
+                    profiler.enable()
+                run = run_source(source)
+                if profiler is not None:
+                    profiler.disable()
             elapsed = time.perf_counter() - start
             assert run.status == "succeeded", run.message
             done = run.created + run.updated + run.unchanged
             figures[label] = {
                 "seconds": round(elapsed, 2), "datasets_per_s": round(done / elapsed, 1),
                 "created": run.created, "updated": run.updated, "unchanged": run.unchanged, "failed": run.failed,
-                "pages": run.pages_done,
+                "pages": run.pages_done, "queries": queries["n"],
+                "queries_per_page": round(queries["n"] / max(1, run.pages_done), 1),
             }
-            print(f"  {label}: {done} jeux en {elapsed:.1f} s ({done / elapsed:.0f}/s)", flush=True)
+            steps = [b - a for a, b in zip([start, *page_ends], page_ends, strict=False)]
+            if len(steps) >= 4:  # does a page get slower as the catalogue grows?
+                quarter = max(1, len(steps) // 4)
+                figures[label]["page_seconds_first_quarter"] = round(sum(steps[:quarter]) / quarter, 3)
+                figures[label]["page_seconds_last_quarter"] = round(sum(steps[-quarter:]) / quarter, 3)
+            print(f"  {label}: {done} jeux en {elapsed:.1f} s ({done / elapsed:.0f}/s), "
+                  f"{queries['n'] / max(1, run.pages_done):.0f} requêtes SQL par page", flush=True)
+            if profiler is not None:
+                import pstats
+
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+                profiler = cProfile.Profile()
     finally:
         server.terminate()
     figures["peak_rss_mb"] = peak_rss_mb()
@@ -117,6 +159,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE)
     parser.add_argument("--child", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each run (child process)")
     parser.add_argument("--out")
     args = parser.parse_args()
     if args.child:
@@ -134,11 +177,13 @@ def main() -> int:
         env = {**os.environ, "BENCH_HARVEST_DB": url or f"sqlite:///{tmp / 'harvest.sqlite3'}"}
         out = tmp / "figures.json"
         print(f"harvest/{label}: {args.size} jeux de données…", flush=True)
-        cmd = [sys.executable, __file__, "--child", "--size", str(args.size), "--out", str(out)]
+        cmd = [sys.executable, __file__, "--child", "--size", str(args.size), "--out", str(out), *(["--profile"] if args.profile else [])]
         if subprocess.run(cmd, env=env).returncode != 0:
             print(f"harvest/{label} a échoué", flush=True)
             return 1
         results[label] = json.loads(out.read_text())
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["cpu_count"] = os.cpu_count()
     write_result("harvest", results)
     return 0
 

@@ -16,7 +16,7 @@ from regio.core.pagination import paginate
 from . import selectors, services
 from .models import Dataset, Reuse
 from .permissions import can_view_dataset
-from .vocabularies import LICENCES, THEMES
+from .vocabularies import ALL_LICENCES, LICENCES, THEMES
 
 router = Router(tags=["Catalogue de données"])
 
@@ -152,7 +152,7 @@ def resource_dict(r, request) -> dict:
 
 
 def dataset_dict(d: Dataset, request) -> dict:
-    lic = LICENCES.get(d.licence)
+    lic = ALL_LICENCES.get(d.licence)
     return {
         "id": str(d.uid), "slug": d.slug, "title": d.title, "description": d.description,
         "publisher": {"slug": d.publisher.slug, "name": d.publisher.name, "kind": d.publisher.kind},

@@ -21,7 +21,7 @@ from regio.accounts.models import Organisation
 
 from . import selectors
 from .models import Dataset, DatasetTerm, Resource
-from .vocabularies import FREQUENCY_BASE, LICENCES, THEME_BASE, THEMES
+from .vocabularies import ALL_LICENCES, FREQUENCY_BASE, THEME_BASE, THEMES
 
 CKAN_COMPAT_VERSION = "2.10.0"
 MAX_ROWS = 1000
@@ -112,7 +112,7 @@ def resource_dict(r: Resource, request, position: int | None = None) -> dict:
 
 
 def package_dict(d: Dataset, request) -> dict:
-    licence = LICENCES.get(d.licence)
+    licence = ALL_LICENCES.get(d.licence)
     resources = list(d.resources.all())
     tags = [{"id": kw, "name": kw, "display_name": kw, "state": "active", "vocabulary_id": None} for kw in d.keywords]
     extras = [

@@ -201,8 +201,10 @@ class Builder:
             std = self.iri(d.conforms_to)
             g.add((node, DCTERMS.conformsTo, std))
             g.add((std, RDF.type, DCTERMS.Standard))
-        if d.source_url:
-            g.add((node, DCTERMS.source, self.iri(d.source_url)))
+        if d.source_url:  # the harvested original's page (dct:source would need a dcat:Dataset: SHACL violation)
+            original = self.iri(d.source_url)
+            g.add((node, FOAF.page, original))
+            g.add((original, RDF.type, FOAF.Document))
         licence = LICENCES.get(d.licence)
         for r in d.resources.all() if resources is None else resources:
             self.distribution(g, node, r, licence)

@@ -13,9 +13,9 @@ from django.utils import timezone
 from regio.core.models import PublicationStatus, PublishableModel, TimeStampedModel
 
 from .vocabularies import (
+    ALL_LICENCE_CHOICES,
+    ALL_LICENCES,
     FREQUENCY_CHOICES,
-    LICENCE_CHOICES,
-    LICENCES,
     TERRITORY_LEVELS,
     THEME_BASE,
     THEME_CHOICES,
@@ -106,7 +106,7 @@ class Dataset(PublishableModel):
     temporal_start = models.DateField("début de la période couverte", null=True, blank=True)
     temporal_end = models.DateField("fin de la période couverte", null=True, blank=True)
     frequency = models.CharField("fréquence de mise à jour", max_length=16, choices=FREQUENCY_CHOICES, default="UNKNOWN")
-    licence = models.CharField("licence", max_length=16, choices=LICENCE_CHOICES)
+    licence = models.CharField("licence", max_length=16, choices=ALL_LICENCE_CHOICES)
     conforms_to = models.URLField("schéma de données (Table Schema)", max_length=500, blank=True)
     origin = models.CharField("origine", max_length=16, choices=Origin.choices, default=Origin.LOCAL, db_index=True)
     # Filled by the harvester: where the record comes from and its id there.
@@ -151,7 +151,7 @@ class Dataset(PublishableModel):
 
     @property
     def licence_info(self):
-        return LICENCES.get(self.licence)
+        return ALL_LICENCES.get(self.licence)
 
     @property
     def theme_items(self) -> list[dict]:

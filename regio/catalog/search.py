@@ -97,7 +97,7 @@ def index_dataset_ids(ids: Iterable[int], batch: int = 1000) -> int:
     the multi-valued facets from it (services.facet_terms_for)."""
     from .models import Dataset
 
-    ids = list(ids)
+    ids = list(dict.fromkeys(ids))
     count = 0
     for start in range(0, len(ids), batch):
         chunk = Dataset.objects.filter(pk__in=ids[start : start + batch]).select_related("publisher").prefetch_related("territories")

@@ -9,16 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import mimetypes
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from regio.accounts.models import Organisation
+from regio.core.ingest.bulk import insert_rows
 from regio.core.models import PublicationStatus
 
 from . import search
@@ -34,7 +36,8 @@ from .models import (
     Reuse,
 )
 from .permissions import require_edit, require_moderator, require_publish_for
-from .vocabularies import FREQUENCIES, LICENCES, MEDIA_TYPES, THEMES, licence_for
+from .signals import datasets_bulk_saved
+from .vocabularies import FREQUENCIES, LICENCES, MEDIA_TYPES, THEMES, UNSPECIFIED_LICENCE, licence_for
 
 # Paths under /donnees/ that a dataset slug must not shadow.
 RESERVED_SLUGS = {"nouveau", "moderation", "producteurs", "ressources", "discussions", "flux-atom", "reutilisations", "themes"}
@@ -110,6 +113,9 @@ def _clean(data: dict[str, Any], *, partial: bool, instance: Dataset | None) -> 
         raw = (data.get("licence") or "").strip()
         if not raw:
             errors["licence"] = "La licence est obligatoire : choisissez par exemple la Licence Ouverte 2.0 ou l'ODbL."
+        elif raw.lower() == UNSPECIFIED_LICENCE:
+            errors["licence"] = ("La licence « non précisée » est réservée aux jeux de données moissonnés : "
+                                 "choisissez une licence, par exemple la Licence Ouverte 2.0 ou l'ODbL.")
         else:
             lic = licence_for(raw)
             if lic is None:
@@ -192,19 +198,28 @@ def _log(dataset, user, action, changes=None) -> ActivityLog:
     return ActivityLog.objects.create(dataset=dataset, actor=actor, action=action, changes=changes or {})
 
 
-def _sync_terms(dataset: Dataset) -> None:
+def terms_of(dataset: Dataset) -> list[DatasetTerm]:
+    """The theme and keyword rows of a dataset (not saved)."""
+    return [DatasetTerm(dataset=dataset, kind="theme", value=t) for t in dict.fromkeys(dataset.themes)] + [
+        DatasetTerm(dataset=dataset, kind="keyword", value=k) for k in dict.fromkeys(k[:100] for k in dataset.keywords)
+    ]
+
+
+def sync_terms(dataset: Dataset) -> None:
+    """Rewrite the theme and keyword rows (``DatasetTerm``) of a dataset from its fields."""
     DatasetTerm.objects.filter(dataset=dataset).delete()
-    DatasetTerm.objects.bulk_create(
-        [DatasetTerm(dataset=dataset, kind="theme", value=t) for t in dataset.themes]
-        + [DatasetTerm(dataset=dataset, kind="keyword", value=k[:100]) for k in dataset.keywords]
-    )
+    DatasetTerm.objects.bulk_create(terms_of(dataset))
 
 
-def _set_territories(dataset: Dataset, territories: list[tuple[str, str, str]]) -> None:
+def set_territories(dataset: Dataset, territories: list[tuple[str, str, str]]) -> None:
+    """Replace the spatial coverage of a dataset by ``[(level, code, name)]``."""
     DatasetTerritory.objects.filter(dataset=dataset).delete()
     DatasetTerritory.objects.bulk_create(
-        [DatasetTerritory(dataset=dataset, level=level, code=code, name=name) for level, code, name in territories]
+        [DatasetTerritory(dataset=dataset, level=level, code=code, name=name) for level, code, name in dict.fromkeys(territories)]
     )
+
+
+_sync_terms, _set_territories = sync_terms, set_territories  # former private names
 
 
 def facet_terms_for(themes, keywords, formats, territories) -> str:
@@ -265,14 +280,17 @@ def create_dataset(user, organisation: Organisation, data: dict[str, Any], *, pu
     return dataset
 
 
-def _default_territory(organisation: Organisation) -> list[tuple[str, str, str]]:
-    """A collectivité's datasets cover its own territory unless said otherwise."""
+def default_territory(organisation: Organisation) -> list[tuple[str, str, str]]:
+    """A collectivité's datasets cover its own territory unless said otherwise: ``[(level, code, name)]``."""
     if not organisation.is_collectivite or not organisation.territory_code:
         return []
     try:
         return parse_territories([f"{organisation.territory_level}:{organisation.territory_code}"])
     except ValidationError:
         return []
+
+
+_default_territory = default_territory  # former private name
 
 
 @transaction.atomic
@@ -587,3 +605,182 @@ def reindex_all(batch: int = 1000) -> int:
     search.rebuild_index(batch)
     search.bump_version()
     return count
+
+
+# --------------------------------------------------------------------------- harvested datasets (bulk)
+#
+# The harvester (regio.harvest) decides *which* dataset a remote record is (identity, origins, loops);
+# these functions write the catalogue side of many records at once, in a constant number of queries:
+# ``prepare_harvested_dataset`` per record (validation, no query), then ``save_harvested_datasets`` for
+# the whole page (datasets, resources, territories, terms, facet terms, activity log, search index).
+
+
+@dataclass
+class HarvestedDataset:
+    """One harvested record mapped onto the catalogue, to create (``dataset=None``) or update ``dataset``."""
+
+    fields: dict[str, Any]  # Dataset fields: title, description, licence, themes, keywords, frequency, …
+    publisher: Organisation
+    territories: list[tuple[str, str, str]] = field(default_factory=list)
+    resources: list[dict] = field(default_factory=list)  # [{title, url, format, description}]
+    harvest_source: str = ""  # the primary source's id
+    remote_id: str = ""  # the record's id at that source
+    dataset: Dataset | None = None
+    # Set by save_harvested_datasets: whether the dataset's resources were created or changed.
+    resources_changed: bool = False
+
+
+def prepare_harvested_dataset(entry: HarvestedDataset) -> Dataset:
+    """Build (or update in memory) the dataset of ``entry`` and validate it; nothing is written.
+
+    Raises ``ValidationError`` (French, per field) when the record cannot be catalogued. A local
+    dataset reached by harvesting keeps its publisher; an archived one is published again.
+    """
+    now = timezone.now()
+    if entry.dataset is None or entry.dataset.pk is None:
+        dataset = entry.dataset or Dataset(
+            slug="", publisher=entry.publisher, origin=Dataset.Origin.HARVESTED, status=PublicationStatus.PUBLISHED,
+            published_at=now, **entry.fields,
+        )
+    else:
+        dataset = entry.dataset
+        for name, value in entry.fields.items():
+            setattr(dataset, name, value)
+        if dataset.origin == Dataset.Origin.HARVESTED:
+            dataset.publisher = entry.publisher
+        if dataset.status == PublicationStatus.ARCHIVED:
+            dataset.status = PublicationStatus.PUBLISHED
+        dataset.metadata_modified_at = now
+    dataset.harvest_source, dataset.remote_id = entry.harvest_source, entry.remote_id[:200]
+    if dataset.licence == UNSPECIFIED_LICENCE and dataset.origin != Dataset.Origin.HARVESTED:
+        raise ValidationError({"licence": "La licence « non précisée » est réservée aux jeux de données moissonnés."})
+    # Only the fields a harvest sets and that can be wrong are validated (lengths, choices, e-mail, URL).
+    dataset.clean_fields(exclude=[f.name for f in Dataset._meta.fields if f.name not in VALIDATED_HARVESTED_FIELDS])
+    entry.dataset = dataset
+    return dataset
+
+
+def unique_slugs(titles: list[str]) -> list[str]:
+    """A free slug for each title (distinct from each other and from every dataset), in two queries at most."""
+    bases = [slugify(t)[:100] or "jeu-de-donnees" for t in titles]
+    taken: set[str] = set()
+    distinct = list(dict.fromkeys(bases))
+    for start in range(0, len(distinct), 500):
+        taken.update(Dataset.objects.filter(slug__in=distinct[start:start + 500]).values_list("slug", flat=True))
+    clashing = [b for b in distinct if b in taken]
+    for start in range(0, len(clashing), 100):
+        condition = Q()
+        for base in clashing[start:start + 100]:
+            condition |= Q(slug__startswith=base + "-")
+        taken.update(Dataset.objects.filter(condition).values_list("slug", flat=True))
+    out = []
+    for base in bases:
+        slug, n = base, 2
+        while slug in RESERVED_SLUGS or slug in taken:
+            slug, n = f"{base}-{n}", n + 1
+        taken.add(slug)
+        out.append(slug)
+    return out
+
+
+def save_harvested_datasets(entries: list[HarvestedDataset], *, source_name: str = "") -> list[Dataset]:
+    """Write the prepared datasets of ``entries`` (see :func:`prepare_harvested_dataset`) at once.
+
+    Creates the new ones and updates the others with their resources (kept by URL; uploaded files
+    are never removed), spatial coverage, theme/keyword rows, facet terms, an activity-log entry
+    each ("moissonnage": ``source_name``) and their search documents — a constant number of queries
+    whatever the number of entries. Call it inside a transaction: a database error leaves the caller
+    to retry record by record.
+    """
+    if not entries:
+        return []
+    now = timezone.now()
+    new = [e for e in entries if e.dataset.pk is None]
+    old = [e for e in entries if e.dataset.pk is not None]
+    for e, slug in zip(new, unique_slugs([e.dataset.title for e in new]), strict=True):
+        e.dataset.slug = slug
+    for e in entries:
+        d = e.dataset
+        d.facet_terms = facet_terms_for(d.themes, d.keywords, [r["format"] for r in e.resources], e.territories)
+    # (harvest_source, remote_id) is unique: another dataset holding one of these pairs lets it go.
+    wanted = {(e.dataset.harvest_source, e.dataset.remote_id): e.dataset.pk for e in entries if e.dataset.remote_id}
+    if wanted:
+        clash = [  # looked up by remote id only (selective; every dataset of a source shares harvest_source)
+            pk for pk, src, rid in Dataset.objects.filter(remote_id__in={k[1] for k in wanted}).values_list("pk", "harvest_source", "remote_id")
+            if (src, rid) in wanted and wanted[(src, rid)] != pk
+        ]
+        if clash:
+            Dataset.objects.filter(pk__in=clash).update(remote_id="")
+    Dataset.objects.bulk_create([e.dataset for e in new], batch_size=500)
+    if old:
+        for e in old:
+            e.dataset.updated_at = now
+        Dataset.objects.bulk_update(
+            [e.dataset for e in old],
+            [*HARVESTED_FIELDS, "publisher", "status", "harvest_source", "remote_id", "metadata_modified_at", "facet_terms", "updated_at"],
+            batch_size=200,
+        )
+    old_ids = [e.dataset.pk for e in old]
+    if old_ids:
+        DatasetTerritory.objects.filter(dataset_id__in=old_ids).delete()
+        DatasetTerm.objects.filter(dataset_id__in=old_ids).delete()
+    # Many small rows: one prepared INSERT each (regio.core.ingest.bulk.insert_rows), no model instances.
+    insert_rows(DatasetTerritory, ["dataset", "level", "code", "name"],
+                [(e.dataset.pk, lv, c, n) for e in entries for lv, c, n in dict.fromkeys(e.territories)])
+    insert_rows(DatasetTerm, ["dataset", "kind", "value"], [
+        (e.dataset.pk, kind, value) for e in entries
+        for kind, values in (("theme", e.dataset.themes), ("keyword", [k[:100] for k in e.dataset.keywords]))
+        for value in dict.fromkeys(values)
+    ])
+    _save_harvested_resources(entries, old_ids, now)
+    old_set = set(old_ids)
+    insert_rows(ActivityLog, ["dataset", "action", "changes", "at"], [
+        (e.dataset.pk, ActivityLog.Action.UPDATE if e.dataset.pk in old_set else ActivityLog.Action.CREATE,
+         {"moissonnage": [None, source_name]}, now) for e in entries
+    ])
+    search.index_dataset_ids([e.dataset.pk for e in entries])
+    search.bump_version()
+    datasets_bulk_saved.send(sender=Dataset, dataset_ids=[e.dataset.pk for e in entries])
+    return [e.dataset for e in entries]
+
+
+VALIDATED_HARVESTED_FIELDS = ("title", "licence", "frequency", "contact_name", "contact_email", "source_url")
+# Dataset fields a harvested record sets (see regio.harvest.mapping).
+HARVESTED_FIELDS = (
+    "title", "description", "licence", "themes", "keywords", "frequency", "contact_name", "contact_email",
+    "temporal_start", "temporal_end", "source_url",
+)
+
+
+def _save_harvested_resources(entries: list[HarvestedDataset], old_ids: list[int], now) -> None:
+    existing: dict[int, dict[str, Resource]] = {}
+    if old_ids:
+        for r in Resource.objects.filter(dataset_id__in=old_ids).order_by("id"):
+            existing.setdefault(r.dataset_id, {}).setdefault(r.url, r)
+    to_create, to_update, gone = [], [], []
+    old_set = set(old_ids)
+    for e in entries:
+        current_by_url = existing.get(e.dataset.pk, {})
+        changed, keep = False, set()
+        for position, res in enumerate(e.resources):
+            keep.add(res["url"])
+            values = {"title": res["title"], "format": res["format"], "description": res["description"],
+                      "position": position, "media_type": MEDIA_TYPES.get(res["format"], "")}
+            current = current_by_url.get(res["url"])
+            if current is None:
+                to_create.append((e.dataset.pk, res["url"], values["title"], values["format"], values["description"],
+                                  position, values["media_type"]))
+                changed = True
+            elif any(getattr(current, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(current, k, v)
+                current.updated_at = now
+                to_update.append(current)
+                changed = True
+        removed = [r.pk for url, r in current_by_url.items() if url not in keep and not r.file]
+        gone += removed
+        e.resources_changed = changed or bool(removed) or e.dataset.pk not in old_set
+    if gone:
+        Resource.objects.filter(pk__in=gone).delete()
+    insert_rows(Resource, ["dataset", "url", "title", "format", "description", "position", "media_type"], to_create)
+    Resource.objects.bulk_update(to_update, ["title", "format", "description", "position", "media_type", "updated_at"], batch_size=200)

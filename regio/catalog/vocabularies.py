@@ -28,7 +28,16 @@ LICENCES: dict[str, Licence] = {
         Licence("cc-zero", "Creative Commons CC0 1.0 (domaine public)", "https://creativecommons.org/publicdomain/zero/1.0/"),
     ]
 }
+# Licences a publisher chooses from (forms, API): every one above.
 LICENCE_CHOICES = [(lic.id, lic.title) for lic in LICENCES.values()]
+
+# A harvested dataset whose source states no licence ("License Not Specified", nothing): kept, shown as
+# such, exported without a licence statement, not open for the quality score. Never chosen by a publisher.
+UNSPECIFIED_LICENCE = "non-precisee"
+UNSPECIFIED = Licence(UNSPECIFIED_LICENCE, "Licence non précisée par la source", "", is_open=False)
+ALL_LICENCES: dict[str, Licence] = {**LICENCES, UNSPECIFIED_LICENCE: UNSPECIFIED}
+# Values of Dataset.licence: the choosable licences, plus "non précisée" (harvested datasets only).
+ALL_LICENCE_CHOICES = [(lic.id, lic.title) for lic in ALL_LICENCES.values()]
 
 # Aliases met in real records (udata, CKAN) → our ids.
 LICENCE_ALIASES = {

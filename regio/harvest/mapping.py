@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from regio.catalog.vocabularies import FREQUENCIES, LICENCES, THEMES
+from regio.catalog.vocabularies import FREQUENCIES, LICENCES, THEMES, UNSPECIFIED_LICENCE
 
 MAX_BBOX_COMMUNES = 150
 
@@ -52,6 +52,20 @@ def map_licence(raw) -> str | None:
             return "fr-lo"
         return "lov2"
     return None
+
+
+# What portals say when the publisher gave no licence (CKAN "notspecified", "License Not Specified"…).
+UNSPECIFIED_SPELLINGS = {
+    "notspecified", "licensenotspecified", "licencenotspecified", "nonspecifiee", "licencenonspecifiee", "nonspecifie",
+    "nonprecisee", "licencenonprecisee", "nonrenseignee", "licencenonrenseignee", "unknown", "licenseunknown",
+    "inconnue", "licenceinconnue", "none", "nolicense", "nolicence", "aucune", "aucunelicence", "undefined", "nonedefinie",
+}
+
+
+def is_unspecified_licence(raw) -> bool:
+    """No licence at all, or one of the spellings that say the publisher gave none."""
+    text = fold(raw)
+    return not text or text.replace(" ", "").replace(".", "") in UNSPECIFIED_SPELLINGS
 
 
 # --------------------------------------------------------------------------- themes
@@ -173,25 +187,56 @@ def map_format(raw, url: str = "") -> str:
 
 # --------------------------------------------------------------------------- territory
 
-def _territory_for_codes(codes) -> list[tuple[str, str, str]]:
+# Per-run caches (cleared by regio.harvest.services.clear_caches at the start of each run): the records
+# of one portal repeat the same few INSEE codes and bounding boxes.
+_code_cache: dict[str, tuple | None] = {}
+_bbox_cache: dict[tuple, list] = {}
+CACHE_LIMIT = 20_000
+
+
+def clear_caches() -> None:
+    _code_cache.clear()
+    _bbox_cache.clear()
+
+
+def _lookup_code(code: str) -> tuple | None:
     from regio.territory.models import EPCI, Commune, Departement, Region
 
+    if len(code) == 5 and (obj := Commune.objects.filter(pk=code).only("name").first()):
+        return ("commune", code, obj.name)
+    if len(code) == 9 and (obj := EPCI.objects.filter(pk=code).only("name").first()):
+        return ("epci", code, obj.name)
+    if len(code) in (2, 3) and (obj := Departement.objects.filter(pk=code).only("name").first()):
+        return ("departement", code, obj.name)
+    if len(code) == 2 and (obj := Region.objects.filter(pk=code).only("name").first()):
+        return ("region", code, obj.name)
+    return None
+
+
+def _territory_for_codes(codes) -> list[tuple[str, str, str]]:
     found = []
     for raw in codes or []:
         code = str(raw).strip().upper()
-        if len(code) == 5 and (obj := Commune.objects.filter(pk=code).only("name").first()):
-            found.append(("commune", code, obj.name))
-        elif len(code) == 9 and (obj := EPCI.objects.filter(pk=code).only("name").first()):
-            found.append(("epci", code, obj.name))
-        elif len(code) in (2, 3) and (obj := Departement.objects.filter(pk=code).only("name").first()):
-            found.append(("departement", code, obj.name))
-        elif len(code) == 2 and (obj := Region.objects.filter(pk=code).only("name").first()):
-            found.append(("region", code, obj.name))
+        if code not in _code_cache:
+            if len(_code_cache) > CACHE_LIMIT:
+                _code_cache.clear()
+            _code_cache[code] = _lookup_code(code)
+        if _code_cache[code] is not None:
+            found.append(_code_cache[code])
     return list(dict.fromkeys(found))
 
 
 def territories_for_bbox(bbox) -> list[tuple[str, str, str]]:
     """Communes whose centre lies inside ``[west, south, east, north]``; départements when too many."""
+    key = tuple(float(v) for v in bbox)
+    if key not in _bbox_cache:
+        if len(_bbox_cache) > CACHE_LIMIT:
+            _bbox_cache.clear()
+        _bbox_cache[key] = _territories_for_bbox(key)
+    return list(_bbox_cache[key])
+
+
+def _territories_for_bbox(bbox) -> list[tuple[str, str, str]]:
     from regio.territory.selectors import communes
 
     x1, y1, x2, y2 = (float(v) for v in bbox)
@@ -224,12 +269,18 @@ def map_record(record: dict, *, default_territory=None) -> Mapped:
     raw_licence = record.get("licence") or ""
     licence = map_licence(raw_licence)
     if licence is None:
-        if raw_licence:
+        if not is_unspecified_licence(raw_licence):
             raise IngestItemError(
                 f"Licence non reconnue : « {str(raw_licence)[:200]} » (licences acceptées : {', '.join(LICENCES)}).",
                 field="licence",
             )
-        raise IngestItemError("Licence absente : le jeu de données ne peut pas être repris sans licence.", field="licence")
+        # Unknown at the source: kept, with the catalogue's "non précisée" licence (not open, no DCAT statement).
+        licence = UNSPECIFIED_LICENCE
+        said = f" (« {str(raw_licence)[:100]} »)" if str(raw_licence).strip() else ""
+        warnings.append(
+            f"Licence non précisée par la source{said} : jeu de données repris avec la licence « non précisée », "
+            "à faire préciser par le producteur."
+        )
     themes, unknown_themes = [], []
     for raw in record.get("themes") or []:
         code = map_theme(raw)

@@ -18,6 +18,13 @@ KINDS = {
 
 
 class HarvestSourceManager(models.Manager):
+    """Harvest sources that were not deleted (``HarvestSource.all_objects`` includes the deleted ones)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(kind__in=list(KINDS), deleted_at__isnull=True)
+
+
+class AllHarvestSourceManager(models.Manager):
     def get_queryset(self):
         return super().get_queryset().filter(kind__in=list(KINDS))
 
@@ -26,6 +33,7 @@ class HarvestSource(Source):
     """A core ingest :class:`Source` whose kind is one of the harvest backends."""
 
     objects = HarvestSourceManager()
+    all_objects = AllHarvestSourceManager()
 
     class Meta:
         proxy = True
@@ -41,7 +49,9 @@ class HarvestSource(Source):
 
     @property
     def is_stale(self) -> bool:
-        """The last real run failed or died: its datasets are kept but may be out of date."""
+        """Deleted, or its last real run failed or died: its datasets are kept but may be out of date."""
+        if self.deleted_at is not None:
+            return True
         last = self.last_real_run()
         return last is not None and last.status in (Run.Status.FAILED, Run.Status.DEAD)
 
@@ -77,7 +87,12 @@ class DatasetOrigin(models.Model):
 
     @property
     def is_stale(self) -> bool:
-        return HarvestSource(pk=self.source_id).is_stale
+        return HarvestSource(pk=self.source_id, deleted_at=self.source.deleted_at).is_stale
+
+    @property
+    def orphaned(self) -> bool:
+        """Its source was deleted: the dataset is kept as it was last harvested, no longer updated."""
+        return self.source.deleted_at is not None
 
 
 class ResourceKey(models.Model):

@@ -1,6 +1,8 @@
-"""Pages of the harvester: public list of sources, source page with run history, add / preview / enable / run."""
+"""Pages of the harvester: public list of sources, source page with run history, add / edit / delete / preview / enable / run."""
 
 from __future__ import annotations
+
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,7 +14,7 @@ from regio.core.ingest.engine import RunInProgress, request_cancel, start_run
 from regio.core.ingest.models import Run
 
 from . import selectors, services
-from .forms import SourceForm
+from .forms import SourceEditForm, SourceForm
 from .models import HarvestSource
 
 
@@ -56,6 +58,50 @@ def source_create(request):
             messages.success(request, "Source ajoutée (désactivée) : lancez un aperçu avant de l'activer.")
             return redirect("harvest:detail", pk=source.pk)
     return render(request, "harvest/source_form.html", {"form": form})
+
+
+@login_required
+def source_edit(request, pk: int):
+    source = get_object_or_404(HarvestSource, pk=pk)
+    services.require_manage(request.user, source)
+    owners = services.manageable_owners(request.user)  # the current owner is one (else: 403 above)
+    initial = {
+        "name": source.name, "url": source.url, "owner": source.owner_id, "schedule_minutes": source.schedule_minutes,
+        "schedule_cron": source.schedule_cron, "enabled": source.enabled,
+        "filters": json.dumps(source.filters, ensure_ascii=False, indent=1) if source.filters else "",
+    }
+    form = SourceEditForm(request.POST or None, initial=initial, owners=owners.distinct().order_by("name"))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_source(
+                request.user, source, name=data["name"], url=data["url"], owner=data["owner"],
+                schedule_minutes=data["schedule_minutes"], schedule_cron=data["schedule_cron"], filters=data["filters"],
+                enabled=data["enabled"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Source modifiée.")
+            return redirect("harvest:detail", pk=source.pk)
+    return render(request, "harvest/source_edit.html", {"form": form, "source": source})
+
+
+@login_required
+def source_delete(request, pk: int):
+    source = get_object_or_404(HarvestSource, pk=pk)
+    services.require_manage(request.user, source)
+    kept = selectors.source_row(source)["datasets"]
+    if request.method == "POST":
+        kept = services.delete_source(request.user, source)
+        messages.success(
+            request,
+            f"Source « {source.name} » supprimée : ses {kept} jeu(x) de données restent au catalogue, "
+            "signalés comme n'étant plus mis à jour ; son historique est conservé.",
+        )
+        return redirect("harvest:list")
+    return render(request, "harvest/source_delete.html", {"source": source, "kept": kept})
 
 
 @login_required

@@ -218,6 +218,20 @@ def _refresh_later(dataset_id: int) -> None:
     transaction.on_commit(run)
 
 
+def on_datasets_bulk_saved(sender, dataset_ids, **kwargs):
+    """Datasets written in bulk (harvesting): rescored by one background task after the commit."""
+    if not dataset_ids:
+        return
+    ids = list(dataset_ids)
+
+    def enqueue():
+        from .tasks import refresh_datasets_quality_task
+
+        refresh_datasets_quality_task.enqueue(ids)
+
+    transaction.on_commit(enqueue)
+
+
 def on_dataset_saved(sender, instance, raw=False, **kwargs):
     if not raw:
         _refresh_later(instance.pk)
@@ -259,6 +273,9 @@ def connect():
     post_save.connect(on_resource_saved, sender=Resource, dispatch_uid="quality.catalog_resource_saved")
     post_delete.connect(on_resource_deleted, sender=Resource, dispatch_uid="quality.catalog_resource_deleted")
     resource_converted.connect(on_resource_converted, dispatch_uid="quality.catalog_resource_converted")
+    from regio.catalog.signals import datasets_bulk_saved
+
+    datasets_bulk_saved.connect(on_datasets_bulk_saved, dispatch_uid="quality.catalog_datasets_bulk_saved")
     link_checked.connect(on_link_checked, dispatch_uid="quality.catalog_link_checked")
 
 

@@ -87,6 +87,8 @@ def _licence(meta: DatasetMeta) -> Criterion:
     if licence in OPEN_LICENCES:
         return Criterion("licence", "Licence ouverte", 15, 15, f"Licence « {meta.license} » : ouverte.")
     explanation = "Aucune licence n'est indiquée." if not licence else f"La licence « {meta.license} » n'est pas une licence ouverte reconnue."
+    if licence == "non-precisee":  # a harvested dataset whose source states no licence
+        explanation = "Licence non précisée par le portail d'origine : rien ne garantit que la réutilisation soit libre."
     return Criterion("licence", "Licence ouverte", 0, 15, explanation, "Publiez sous Licence Ouverte 2.0 (Etalab) ou ODbL, les deux licences du décret n° 2017-638.")
 
 

@@ -38,3 +38,17 @@ def validate_catalog_resource_task(resource_id: int) -> str:
     report = validate_catalog_resource(resource)
     refresh_dataset_quality(resource.dataset)
     return "valide" if report and report.valid else "invalide" if report else "non validé"
+
+
+@task()
+def refresh_datasets_quality_task(dataset_ids: list[int]) -> int:
+    """Rescore datasets written in bulk (a harvested page)."""
+    from regio.catalog.models import Dataset
+
+    from .catalog_link import refresh_dataset_quality
+
+    count = 0
+    for dataset in Dataset.objects.filter(pk__in=dataset_ids):
+        refresh_dataset_quality(dataset)
+        count += 1
+    return count

@@ -42,6 +42,10 @@ def test_harvest_manager_pages_are_accessible(check_page, harvested, page, site,
     source = harvested["source"]
     check_page("/moissonnage/nouvelle")
     check_page(f"/moissonnage/{source.pk}/passages/{harvested['run'].pk}")
+    page = check_page(f"/moissonnage/{source.pk}/modifier")
+    assert "Modifier la source" in page.inner_text("main")
+    page = check_page(f"/moissonnage/{source.pk}/supprimer")
+    assert "Confirmer la suppression" in page.inner_text("main")
     page = check_page(f"/moissonnage/{source.pk}")
     page.get_by_role("button", name="Aperçu (simulation)").click()
     page.wait_for_url(f"**/moissonnage/{source.pk}/apercu")

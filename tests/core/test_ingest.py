@@ -254,3 +254,109 @@ def test_due_sources_are_run_by_schedule(fake, source, settings, capsys):
     assert "1 source(s) mise(s) en file." in capsys.readouterr().out
     assert Run.objects.filter(source=source, status=Run.Status.SUCCEEDED).count() == 1
     assert not source.is_due()  # ran less than 60 minutes ago
+
+
+# --------------------------------------------------------------------------- page-level (bulk) writes
+
+
+class FakeBulkBackend(FakeBackend):
+    """Writes a page at once; a record with ``"dberror"`` makes the whole bulk write fail (as a database
+    constraint would), ``"defer"`` is left to the one-at-a-time path."""
+
+    bulk = True
+
+    def __init__(self):
+        super().__init__()
+        self.bulk_calls: list[list[str]] = []
+
+    def upsert_many(self, source, records):
+        from django.db import IntegrityError
+
+        from regio.core.ingest.models import Item as ItemModel
+
+        self.bulk_calls.append([r.remote_id for r in records])
+        outcomes = []
+        for r in records:
+            if r.payload.get("bad"):
+                outcomes.append(IngestItemError("Le titre est vide.", field="titre"))
+            elif r.payload.get("defer"):
+                outcomes.append(registry.DEFER)
+            else:
+                outcomes.append(f"fake:{r.remote_id}")
+        if any(r.payload.get("dberror") for r in records):
+            # a real write before the failure: rolled back with the page's bulk savepoint
+            ItemModel.objects.filter(source=source).update(target_key="écrit par le lot")
+            raise IntegrityError("UNIQUE constraint failed: fake.title")
+        for r, outcome in zip(records, outcomes, strict=True):
+            if isinstance(outcome, str):
+                self.writes += 1
+                self.store[r.remote_id] = dict(r.payload)
+        return outcomes
+
+    def upsert(self, source, record):
+        from django.db import IntegrityError
+
+        if record.payload.get("dberror"):
+            raise IntegrityError("UNIQUE constraint failed: fake.title")
+        return super().upsert(source, record)
+
+
+@pytest.fixture
+def bulk():
+    backend = FakeBulkBackend()
+    registry.register("fake-bulk", backend)
+    backend.page_size = 4
+    backend.remote = [{"id": f"r{i}", "title": f"Titre {i}"} for i in range(6)]
+    yield backend
+    registry.unregister("fake-bulk")
+
+
+@pytest.fixture
+def bulk_source():
+    return Source.objects.create(kind="fake-bulk", name="Source en lot")
+
+
+def test_bulk_backend_writes_each_page_at_once_and_skips_unchanged(bulk, bulk_source):
+    run = run_source(bulk_source)
+    assert run.counts == {"created": 6, "updated": 0, "unchanged": 0, "archived": 0, "failed": 0}
+    assert bulk.bulk_calls == [["r0", "r1", "r2", "r3"], ["r4", "r5"]]
+    assert Item.objects.get(source=bulk_source, remote_id="r5").target_key == "fake:r5"
+    bulk.remote[1] = {"id": "r1", "title": "changé"}
+    bulk.bulk_calls.clear()
+    run = run_source(bulk_source)
+    assert (run.created, run.updated, run.unchanged) == (0, 1, 5)
+    assert bulk.bulk_calls == [["r1"]]  # only the changed record is written
+
+
+def test_bulk_per_record_refusals_and_deferred_records(bulk, bulk_source):
+    bulk.remote[1] = {"id": "r1", "bad": True}
+    bulk.remote[2] = {"id": "r2", "title": "Titre 2", "defer": True}
+    bulk.remote.append({"id": "r0", "title": "Titre 0 bis"})  # the same remote id twice in a page: after the others
+    bulk.page_size = 7
+    run = run_source(bulk_source)
+    assert (run.created, run.updated, run.failed) == (5, 1, 1)
+    error = ItemError.objects.get(run=run)
+    assert (error.remote_id, error.field, error.message) == ("r1", "titre", "Le titre est vide.")
+    assert bulk.store["r2"]["title"] == "Titre 2" and bulk.store["r0"]["title"] == "Titre 0 bis"
+
+
+def test_bulk_write_failure_falls_back_to_one_record_at_a_time(bulk, bulk_source):
+    run_source(bulk_source)
+    bulk.remote[2] = {"id": "r2", "title": "Titre 2 modifié", "dberror": True}  # breaks the page's bulk write
+    bulk.remote[1] = {"id": "r1", "title": "Titre 1 modifié"}
+    run = run_source(bulk_source)
+    assert run.status == Run.Status.SUCCEEDED
+    assert (run.updated, run.unchanged, run.failed) == (1, 4, 1)
+    error = ItemError.objects.get(run=run)
+    assert error.remote_id == "r2" and error.page == 1
+    assert error.message.startswith("Enregistrement impossible en base de données : IntegrityError")
+    assert bulk.store["r1"]["title"] == "Titre 1 modifié"
+    # the failed bulk write was rolled back; the item of the failing record is still seen (not archived)
+    assert not Item.objects.filter(target_key="écrit par le lot").exists()
+    r2 = Item.objects.get(source=bulk_source, remote_id="r2")
+    assert r2.last_seen_run_id == run.pk and r2.archived_at is None
+
+
+def test_bulk_dry_run_writes_nothing(bulk, bulk_source):
+    run = run_source(bulk_source, dry_run=True)
+    assert run.created == 6 and not Item.objects.filter(source=bulk_source).exists()

@@ -36,14 +36,33 @@ def test_api_lists_sources_and_runs(ckan_portal, somme, client):
 
 
 def test_api_runs_show_item_errors_in_french(portal, amiens, client):
-    bad = real_json("apis/ckan/demo.ckan.org_package_show_1.json")["result"]  # licence "notspecified"
+    bad = real_json("apis/ckan/demo.ckan.org_package_show_1.json")["result"]
+    bad["license_id"] = "other-nc"  # CKAN's "Other (Non-Commercial)": a licence, but not one the catalogue accepts
     portal.json_route("/api/3/action/package_search", ckan_page_route([bad]))
     source = make_source("ckan", portal.base, owner=amiens)
     run_source(source)
     error = client.get(f"/api/1/harvest/sources/{source.pk}/runs").json()["data"][0]["errors"][0]
     assert error["field"] == "licence" and error["page"] == 1 and error["remote_id"] == bad["id"]
-    assert error["description"].startswith("Licence non reconnue : « notspecified »")
+    assert error["description"].startswith("Licence non reconnue : « other-nc »")
     assert f"élément {bad['id']}" in error["description"] and "source « Portail ckan »" in error["description"]
+
+
+def test_licence_not_specified_at_the_source_is_harvested_as_unspecified(portal, amiens, client):
+    from regio.catalog.models import Dataset
+
+    record = real_json("apis/ckan/demo.ckan.org_package_show_1.json")["result"]  # the real record: licence "notspecified"
+    assert record["license_id"] == "notspecified"
+    portal.json_route("/api/3/action/package_search", ckan_page_route([record]))
+    source = make_source("ckan", portal.base, owner=amiens)
+    run = run_source(source)
+    assert (run.created, run.failed) == (1, 0), run.message
+    ds = Dataset.objects.get(harvest_source=str(source.pk))
+    assert ds.licence == "non-precisee"
+    assert any(w.startswith("Licence non précisée par la source (« notspecified »)") for w in ds.harvest_origins.get().warnings)
+    page = client.get(ds.get_absolute_url()).content.decode()
+    assert "Licence non précisée par la source" in page
+    api = client.get(f"/api/1/datasets/{ds.slug}").json()
+    assert api["licence"] == {"id": "non-precisee", "title": "Licence non précisée par la source", "url": ""}
 
 
 def test_public_list_and_detail(ckan_portal, somme, client):

@@ -9,7 +9,7 @@ import pytest
 from regio.core.ingest.registry import IngestError
 from regio.harvest.backends import ckan, csw, dcat, ods, scdl, udata
 
-from .conftest import real_bytes, real_json
+from .conftest import make_source, real_bytes, real_json
 
 
 def test_ckan_package_search_datasud():
@@ -184,3 +184,31 @@ def test_scdl_catalogue_csv():
     assert errors[0].message == "Ligne 4 : identifiant (ID) vide." and errors[0].field == "ID"
     with pytest.raises(IngestError, match="colonne"):
         scdl.parse_csv(b"a,b\n1,2\n")
+
+
+@pytest.mark.parametrize("name,count", [("geo2france_csw_GetRecords_dcat_page-1.xml", 2), ("geo2france_csw_GetRecords_geodcatap_page-1.xml", 2)])
+def test_csw_dcat_and_geodcatap_answers_are_read(name, count):
+    from regio.harvest.backends.csw import parse_response
+
+    records, errors, matched, next_record = parse_response(real_bytes(f"apis/csw-iso19139/{name}"))
+    assert (len(records), errors, matched, next_record) == (count, [], 6, 3)
+    titles = {r.payload["title"] for r in records}
+    assert "INSEE - Part des ménages présents depuis 5 ans ou plus dans leur logement actuel (2010)" in titles
+    for r in records:
+        assert r.payload["description"] and r.payload["resources"]
+        assert r.payload["identifier"]  # the dataset's URI (or GeoNetwork's identifier when it has none)
+
+
+@pytest.mark.django_db
+def test_csw_dcat_answer_is_harvested_with_unspecified_licence(portal, amiens):
+    from regio.catalog.models import Dataset
+    from regio.core.ingest.engine import run_source
+
+    body = real_bytes("apis/csw-iso19139/geo2france_csw_GetRecords_geodcatap_page-1.xml").replace(b'nextRecord="3"', b'nextRecord="0"')
+    portal.routes["/csw"] = lambda q: (200, {"Content-Type": "application/xml"}, body)
+    source = make_source("csw", portal.base + "/csw", owner=amiens, filters={"output_schema": "dcat"})
+    run = run_source(source)
+    assert run.status == "succeeded" and run.created == 2 and run.failed == 0, run.message
+    assert portal.requests[0][1]["outputSchema"] == "http://www.w3.org/ns/dcat#"
+    ds = Dataset.objects.get(title="INSEE - Part des ménages présents depuis 5 ans ou plus dans leur logement actuel (2010)")
+    assert ds.resources.exists() and ds.description

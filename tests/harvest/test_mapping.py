@@ -86,10 +86,23 @@ def test_map_record_warnings_and_errors():
     assert "Thème(s) sans correspondance" in text and "Se déplacer" in text
     assert "Fréquence « On occurence » non reconnue" in text
     assert "Ressource 1 ignorée" in text and "Courriel de contact invalide" in text
-    with pytest.raises(IngestItemError, match="Licence non reconnue : « notspecified »") as exc:
-        map_record({"title": "X", "licence": "notspecified"})
+    with pytest.raises(IngestItemError, match="Licence non reconnue : « Other \\(Non-Commercial\\) »") as exc:
+        map_record({"title": "X", "licence": "Other (Non-Commercial)"})
     assert exc.value.field == "licence"
-    with pytest.raises(IngestItemError, match="Licence absente"):
-        map_record({"title": "X"})
+    with pytest.raises(IngestItemError, match="titre"):
+        map_record({"title": " ", "licence": "lov2"})
+
+
+@pytest.mark.parametrize("raw", ["notspecified", "License Not Specified", "", None, "Licence non précisée", "unknown"])
+def test_licence_unknown_at_the_source_is_kept_as_unspecified_with_a_warning(raw, db):
+    mapped = map_record({"title": "X", "licence": raw})
+    assert mapped.fields["licence"] == "non-precisee"
+    warning = next(w for w in mapped.warnings if w.startswith("Licence non précisée par la source"))
+    assert "licence « non précisée »" in warning and "à faire préciser par le producteur" in warning
+    if raw:
+        assert f"« {raw} »" in warning
+
+
+def test_empty_title_is_refused(db):
     with pytest.raises(IngestItemError, match="titre"):
         map_record({"title": " ", "licence": "lov2"})

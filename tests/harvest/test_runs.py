@@ -112,13 +112,45 @@ def test_dcat_hydra_paging(portal, amiens):
     portal.routes["/catalog.rdf"] = route
     run = run_source(make_source("dcat", portal.base + "/catalog.rdf", owner=amiens))
     assert run.pages_done == 2 and run.status == "succeeded", run.message
-    # data.gouv.fr's records say "License Not Specified": refused, with a French error naming page and field
-    errors = list(run.errors.all())
-    assert run.created == 1 and len(errors) == 2
-    assert errors[0].field == "licence" and errors[0].page == 1
-    assert "Licence non reconnue : « License Not Specified »" in errors[0].describe()
-    assert "page 1" in errors[0].describe() and "champ licence" in errors[0].describe()
+    # data.gouv.fr's records say "License Not Specified": kept with the "non précisée" licence and a warning
+    assert run.created == 3 and run.failed == 0 and not run.errors.exists()
+    unspecified = Dataset.objects.filter(licence="non-precisee")
+    assert unspecified.count() == 2
+    for ds in unspecified:
+        assert any("Licence non précisée par la source (« License Not Specified »)" in w for w in ds.harvest_origins.get().warnings)
     assert Dataset.objects.get(title="Arrêtés du CCAS de Guérande").licence == "lov2"
+
+
+def test_unspecified_licence_dcat_export_has_no_licence_and_zero_shacl_violations(portal, amiens, client, shared_dir):
+    """The real data.gouv.fr DCAT payload ("License Not Specified"): exported without a licence statement."""
+    from pyshacl import validate
+    from rdflib import Graph, Namespace
+    from rdflib.namespace import DCAT, DCTERMS, RDF
+
+    from regio.quality.catalog_link import refresh_dataset_quality
+
+    body = real_bytes("apis/udata/data.gouv.fr_catalog_dcat.rdf.xml")
+    portal.routes["/catalog.rdf"] = lambda q: (200, {"Content-Type": "application/rdf+xml"}, body)
+    run = run_source(make_source("dcat", portal.base + "/catalog.rdf", owner=amiens))
+    assert run.status == "succeeded" and run.created == 2 and run.failed == 0, run.message
+    ds = Dataset.objects.filter(licence="non-precisee").first()
+    g = Graph().parse(data=client.get(f"/donnees/{ds.slug}/dcat.ttl").content.decode(), format="turtle")
+    assert list(g.subjects(RDF.type, DCAT.Distribution)) and not list(g.objects(None, DCTERMS.license))
+    shapes = Graph()
+    for name in ("dcat-ap-SHACL.ttl", "ranges.ttl"):
+        shapes.parse(shared_dir / "standards" / "dcat-ap" / "3.0.1" / name)
+    sh = Namespace("http://www.w3.org/ns/shacl#")
+    for triple in [(s, p, o) for s, p, o in shapes.triples((None, sh.property, None)) if shapes.value(o, sh.path) is None]:
+        shapes.remove(triple)  # dangling references of the released ranges.ttl (see tests/catalog/test_dcat.py)
+    conforms, _graph, report = validate(g, shacl_graph=shapes, inference="rdfs", allow_warnings=True)
+    assert conforms, report
+    quality = refresh_dataset_quality(ds)
+    licence = next(c for c in quality_criteria(quality) if c["key"] == "licence")
+    assert licence["points"] == 0 and "Licence non précisée par le portail d'origine" in licence["explanation"]
+
+
+def quality_criteria(quality) -> list[dict]:
+    return quality.criteria if isinstance(quality.criteria, list) else quality.criteria.get("criteria", [])
 
 
 def test_csw_start_position_paging_and_bbox_territory(portal, amiens):

@@ -30,6 +30,8 @@ class Source(TimeStampedModel):
     time_limit_s = models.PositiveIntegerField("durée maximale d'un passage (s)", default=3600)
     etag = models.CharField(max_length=300, blank=True)
     last_modified = models.CharField(max_length=100, blank=True)
+    # Deleted by its managers: kept (its runs, items and what they became stay), never run again.
+    deleted_at = models.DateTimeField("supprimée le", null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -43,7 +45,7 @@ class Source(TimeStampedModel):
         return self.runs.order_by("-id").first()
 
     def is_due(self, now=None) -> bool:
-        if not self.enabled:
+        if not self.enabled or self.deleted_at is not None:
             return False
         now = now or timezone.now()
         last = self.runs.filter(dry_run=False).exclude(status=Run.Status.QUEUED).order_by("-id").first()

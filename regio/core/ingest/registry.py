@@ -1,6 +1,7 @@
 """Parser registry: ``kind -> IngestBackend``, filled by apps from their ``AppConfig.ready()``.
 
-A backend turns a source into pages of normalised records and upserts one record at a time::
+A backend turns a source into pages of normalised records and upserts them, one record at a time
+(``upsert``) or, optionally, a page at a time (``upsert_many``, see below)::
 
     class MyBackend(IngestBackend):
         label = "Mon format"
@@ -63,6 +64,11 @@ class Page:
     errors: list[RecordError] = field(default_factory=list)
 
 
+# Outcome of ``upsert_many`` for a record it leaves to the one-at-a-time path (``upsert``), e.g. because
+# it interacts with another record of the same page: the engine upserts it after the page's bulk write.
+DEFER = object()
+
+
 class IngestBackend:
     label = ""
 
@@ -72,6 +78,20 @@ class IngestBackend:
     def upsert(self, source, record: Record):  # pragma: no cover - interface
         """Create or update the local object; return it (a model instance) or a string key."""
         raise NotImplementedError
+
+    # Set by backends that implement ``upsert_many``.
+    bulk = False
+
+    def upsert_many(self, source, records: list[Record]) -> list:
+        """Write the new and changed records of one page in a constant number of queries.
+
+        Returns one outcome per record, in order: the local object (model instance or string key),
+        an exception instance (``IngestItemError``, ``ValidationError``…: the record was refused before
+        anything was written for it) or :data:`DEFER`. Anything it *raises* makes the engine roll the
+        bulk write back and upsert the page's records one at a time with ``upsert`` (a savepoint each),
+        so that one bad record still never aborts the page. Only called when ``bulk`` is true.
+        """
+        raise NotImplementedError  # pragma: no cover - interface
 
     def archive(self, source, item) -> None:
         """The record vanished from a complete run: soft-delete what it became (default: nothing)."""

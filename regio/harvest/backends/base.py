@@ -1,4 +1,4 @@
-"""What every harvest backend shares: upsert/archive through :mod:`regio.harvest.services`, paging guards."""
+"""What every harvest backend shares: page-level (bulk) upsert and archive through :mod:`regio.harvest.services`, paging guards."""
 
 from __future__ import annotations
 
@@ -18,10 +18,17 @@ class HarvestBackend(IngestBackend):
     def read(self, source, cursor, fetch):  # pragma: no cover - interface
         raise NotImplementedError
 
+    bulk = True
+
     def upsert(self, source, record: Record):
         from regio.harvest.services import upsert_record
 
         return upsert_record(source, record.remote_id, record.payload)
+
+    def upsert_many(self, source, records: list[Record]) -> list:
+        from regio.harvest.services import upsert_records
+
+        return upsert_records(source, [(r.remote_id, r.payload) for r in records])
 
     def archive(self, source, item) -> None:
         from regio.harvest.services import archive_origin

@@ -114,6 +114,7 @@ def endpoint(url: str) -> str:
 
 class CkanBackend(HarvestBackend):
     label = "CKAN"
+    prefetch_pages = True  # read() touches no database: the next page is fetched while one is written
 
     def _page(self, source, packages, start):
         records, errors = [], []

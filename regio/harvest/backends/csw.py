@@ -1,5 +1,9 @@
 """CSW 2.0.2 ``GetRecords`` with ISO 19139 (gmd) records, as GeoNetwork serves them; paged by
-``startPosition`` / ``nextRecord``. Parsed with the standard library's ElementTree."""
+``startPosition`` / ``nextRecord``. Parsed with the standard library's ElementTree.
+
+An answer holding an ``rdf:RDF`` (outputSchema ``http://www.w3.org/ns/dcat#``: DCAT or GeoDCAT-AP,
+as GeoNetwork 4 serves them; asked for with ``filters.output_schema = "dcat"``) is read by the DCAT
+backend's parser."""
 
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ NS = {
     "ows": "http://www.opengis.net/ows",
 }
 GMD_SCHEMA = "http://www.isotc211.org/2005/gmd"
+DCAT_SCHEMA = "http://www.w3.org/ns/dcat#"
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 INSEE_RE = re.compile(r"\b(\d[\dAB]\d{3})\b")
 
 
@@ -142,6 +148,17 @@ def parse_response(data: bytes) -> tuple[list[Record], list[RecordError], int, i
     results = root.find("csw:SearchResults", NS)
     if results is None:
         raise IngestError("Réponse CSW inattendue : pas de csw:SearchResults.")
+    matched = int(results.get("numberOfRecordsMatched") or 0)
+    next_record = int(results.get("nextRecord") or 0)
+    rdfs = results.findall(f"{{{RDF_NS}}}RDF")
+    if rdfs:  # outputSchema http://www.w3.org/ns/dcat# (DCAT or GeoDCAT-AP, GeoNetwork 4): one rdf:RDF per record
+        from .dcat import parse_catalog, parse_graph
+
+        graph = parse_graph(ET.tostring(rdfs[0]), "xml", "réponse CSW (DCAT)")
+        for rdf in rdfs[1:]:
+            graph += parse_graph(ET.tostring(rdf), "xml", "réponse CSW (DCAT)")
+        records, errors, _next = parse_catalog(graph)
+        return records, errors, matched, next_record
     records, errors = [], []
     for index, md in enumerate(results.findall("gmd:MD_Metadata", NS)):
         rid = _text(md.find("gmd:fileIdentifier", NS)) or f"#{index + 1}"
@@ -152,8 +169,6 @@ def parse_response(data: bytes) -> tuple[list[Record], list[RecordError], int, i
             records.append(Record(rid, parse_metadata(md)))
         except (ValueError, TypeError, AttributeError) as exc:
             errors.append(RecordError(rid, f"Fiche ISO 19139 illisible : {exc}"))
-    matched = int(results.get("numberOfRecordsMatched") or 0)
-    next_record = int(results.get("nextRecord") or 0)
     return records, errors, matched, next_record
 
 
@@ -172,7 +187,8 @@ class CswBackend(HarvestBackend):
         while True:
             guard.pointer(str(start))
             params = {"service": "CSW", "version": "2.0.2", "request": "GetRecords", "typeNames": "gmd:MD_Metadata",
-                      "resultType": "results", "elementSetName": "full", "outputSchema": GMD_SCHEMA,
+                      "resultType": "results", "elementSetName": "full",
+                      "outputSchema": DCAT_SCHEMA if (source.filters or {}).get("output_schema") == "dcat" else GMD_SCHEMA,
                       "startPosition": start, "maxRecords": size}
             result = fetch(source.url, params=params, headers={"Accept": "application/xml"})
             records, errors, matched, next_record = parse_response(result.content)

@@ -158,7 +158,7 @@ def parse_dataset(graph: Graph, ds) -> dict:
             themes.append(label)
     return {
         "title": _lit(graph, ds, DCTERMS.title),
-        "description": _lit(graph, ds, DCTERMS.description),
+        "description": _lit(graph, ds, DCTERMS.description) or _lit(graph, ds, DCTERMS.abstract),
         "identifier": str(ds) if isinstance(ds, URIRef) else _lit(graph, ds, DCTERMS.identifier),
         "other_identifiers": [str(i) for i in graph.objects(ds, DCTERMS.identifier)],
         "landing_page": str(graph.value(ds, DCAT.landingPage) or ""),

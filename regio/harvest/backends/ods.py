@@ -85,6 +85,7 @@ def parse_response(data) -> tuple[list[dict], int | None]:
 
 class OdsBackend(HarvestBackend):
     label = "OpenDataSoft"
+    prefetch_pages = True  # read() touches no database: the next page is fetched while one is written
 
     def _page(self, items, portal):
         records, errors = [], []

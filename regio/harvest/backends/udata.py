@@ -84,6 +84,7 @@ def first_url(source) -> str:
 
 class UdataBackend(HarvestBackend):
     label = "udata"
+    prefetch_pages = True  # read() touches no database: the next page is fetched while one is written
 
     def _page(self, items):
         records, errors = [], []
