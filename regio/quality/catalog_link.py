@@ -181,12 +181,24 @@ def dataset_meta(dataset) -> DatasetMeta:
         description=dataset.description,
         license=dataset.licence,
         frequency=FREQUENCIES.get(dataset.frequency, dataset.frequency),
-        last_update=dataset.metadata_modified_at,
+        last_update=_last_update(dataset, keys),
         resources=metas,
         temporal_start=dataset.temporal_start,
         temporal_end=dataset.temporal_end,
         spatial=territories,
     )
+
+
+def _last_update(dataset, keys: list[str]):
+    """The later of the last metadata change and the last new version of a remote file that the
+    tabular change check found (the data was updated even though nobody edited the dataset)."""
+    from regio.tabular.models import TabularResource
+
+    changed = (
+        TabularResource.objects.filter(resource_key__in=keys, source_changed_at__isnull=False)
+        .order_by("-source_changed_at").values_list("source_changed_at", flat=True).first()
+    )
+    return max(dataset.metadata_modified_at, changed) if changed else dataset.metadata_modified_at
 
 
 def refresh_dataset_quality(dataset) -> DatasetQuality:

@@ -59,6 +59,14 @@ def serialize_resource(resource) -> dict:
         "columns": resource.columns,
         "dialect": resource.dialect,
         "converted_at": resource.converted_at.isoformat() if resource.converted_at else None,
+        "remote_checks": [
+            {
+                "checked_at": c.checked_at.isoformat(), "outcome": c.outcome, "outcome_label": c.get_outcome_display(),
+                "status_code": c.status_code, "etag": c.etag, "last_modified": c.last_modified, "size_bytes": c.size_bytes,
+                "sha256": c.sha256, "row_count": c.row_count, "error": c.error,
+            }
+            for c in resource.remote_checks.all()[:50]
+        ],
     }
 
 
