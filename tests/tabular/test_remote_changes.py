@@ -249,3 +249,20 @@ def test_periodic_check_reschedules_itself(settings):
     assert check_remote_sources_task.call(True) == 0
     queued = [r for r in default_task_backend.results if r.task.name == "check_remote_sources_task"]
     assert len(queued) == 1 and queued[0].task.run_after >= before + RESCHEDULE_EVERY
+
+
+def test_check_remote_command(env, amiens, remote, django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _dataset, _resource, tab = url_resource(amiens, remote.url, django_capture_on_commit_callbacks)
+    out = StringIO()
+    call_command("tabular", "check-remote", stdout=out)
+    assert "0 fichier(s) distant(s) vérifié(s)" in out.getvalue()  # converted just now: not due
+    due_now(tab)
+    remote.change(ERREURS.read_bytes(), "Wed, 01 Jan 2031 08:00:00 GMT")
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("tabular", "check-remote", stdout=out)
+    assert "1 fichier(s) distant(s) vérifié(s) — Nouvelle version convertie : 1." in out.getvalue()
