@@ -36,8 +36,8 @@ def shared_dir() -> Path:
     return Path(os.environ.get("REGIO_SHARED_DIR", ROOT.parent / "shared"))
 
 
-def build_csv(target: Path, size_bytes: int) -> tuple[int, int]:
-    """Repeat the real sample (French style) until ``size_bytes``; return (rows, bytes)."""
+def build_csv(target: Path, size_bytes: int, max_rows: int | None = None) -> tuple[int, int]:
+    """Repeat the real sample (French style) until ``size_bytes`` (or exactly ``max_rows`` rows); return (rows, bytes)."""
     with open(shared_dir() / SAMPLE, encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle, delimiter=";"))
     header, body = rows[0], rows[1:]
@@ -57,14 +57,19 @@ def build_csv(target: Path, size_bytes: int) -> tuple[int, int]:
     block = buffer.getvalue().encode("utf-8")
     head = io.StringIO()
     csv.writer(head, delimiter=";", lineterminator="\r\n").writerow(header)
+    lines = block.split(b"\r\n")[:-1]  # no embedded line breaks in this sample
     count = 0
     with open(target, "wb") as out:
         out.write(head.getvalue().encode("utf-8"))
         written = out.tell()
-        while written < size_bytes:
+        while (written < size_bytes) if max_rows is None else (count + len(french) <= max_rows):
             out.write(block)
             written += len(block)
             count += len(french)
+        if max_rows is not None and count < max_rows:
+            rest = max_rows - count
+            out.write(b"\r\n".join(lines[:rest]) + b"\r\n")
+            count += rest
     return count, target.stat().st_size
 
 
@@ -132,12 +137,12 @@ def child_pandas(csv_path: str, work: str) -> None:
 # --------------------------------------------------------------------------- main
 
 
-def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None) -> dict:
+def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None, max_rows: int | None = None) -> dict:
     work = Path(tempfile.mkdtemp(prefix="regio-bench-tabular-"))
     regio_var = None
     try:
         source = work / "subventions.csv"
-        rows, size = build_csv(source, size_mb * 1024 * 1024)
+        rows, size = build_csv(source, size_mb * 1024 * 1024, max_rows)
         env = {**os.environ, "REGIO_VAR_DIR": str(work / "var")}
         regio = run_child([PYTHON, __file__, "--child", "regio", str(source), str(work)], env=env)
         regio_var = Path(regio["parquet"]).parents[2]
@@ -217,6 +222,11 @@ def main() -> None:
         "--mb", type=int, default=DEFAULT_MB,
         help=f"taille du CSV généré, en Mo (défaut : {DEFAULT_MB} ; le ~1 Go de l'issue se lance avec --mb 1024)",
     )
+    parser.add_argument(
+        "--rows", type=int, default=None,
+        help="nombre exact de lignes du CSV généré, à la place de --mb (ex. 10000000 : les ~10 M lignes de l'issue, "
+             "soit ~2,5 Go avec ce fichier de 252 octets par ligne)",
+    )
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument(
         "--sqlite-utils-rows", type=int, default=None,
@@ -232,11 +242,15 @@ def main() -> None:
     start = time.perf_counter()
     sqlite_rows = args.sqlite_utils_rows
     if sqlite_rows is None:
-        sqlite_rows = 0 if args.mb <= SQLITE_UTILS_FULL_MB else SQLITE_UTILS_DEFAULT_ROWS
-    figures = measure(args.mb, args.queries, sqlite_rows or None)
+        small = args.rows <= SQLITE_UTILS_FULL_MB * 4000 if args.rows else args.mb <= SQLITE_UTILS_FULL_MB
+        sqlite_rows = 0 if small else SQLITE_UTILS_DEFAULT_ROWS
+    figures = measure(args.mb, args.queries, sqlite_rows or None, args.rows)
     figures["total_bench_s"] = round(time.perf_counter() - start, 1)
     notes = []
-    if args.mb != 1024:
+    if args.rows:
+        notes.append(f"{args.rows:,} lignes demandées ({figures['bytes'] / 1024**3:.2f} Gio) : l'issue dit ~1 Go et ~10 M lignes, "
+                     "incompatibles avec ce fichier réel (252 octets par ligne : 1 Go ≈ 4,2 M lignes).")
+    elif args.mb != 1024:
         notes.append(f"Taille {args.mb} Mo au lieu du ~1 Go de l'issue (lancer avec --mb 1024 pour la taille de l'issue).")
     if figures["sqlite_utils_rows"] < figures["rows"]:
         notes.append(
