@@ -117,7 +117,7 @@ def resource_download(request, key: str, format: str = Query("csv"), sort: str |
         if fmt == "parquet" and not params and not sort:
             return FileResponse(open(parquet, "rb"), as_attachment=True, filename=f"{stem}.parquet", content_type="application/vnd.apache.parquet")
         if fmt == "xlsx":
-            total = query.read_page(parquet, filters_params=params, page=1, page_size=1)["total"]
+            total = query.read_page(parquet, filters_params=params, page=1, page_size=1, total_cache=selectors.total_cache)["total"]
             if total > XLSX_MAX_ROWS:
                 raise TabularError(
                     f"Le format XLSX est limité à {XLSX_MAX_ROWS + 1:,} lignes (ici {total:,}) : téléchargez en CSV ou Parquet.".replace(",", "\u202f"),
