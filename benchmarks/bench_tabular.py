@@ -134,10 +134,78 @@ def child_pandas(csv_path: str, work: str) -> None:
     print(json.dumps({"s": time.perf_counter() - start, "rows": len(frame)}))
 
 
+# --------------------------------------------------------------------------- page queries
+
+PAGE_QUERY_DESCRIPTION = (
+    "sessions de 1 à 5 requêtes : un jeu de filtres tiré au hasard (montant > X parmi 8 seuils, et parfois "
+    "conditionsVersement = … et/ou dateConvention >= …), puis des pages 1–50 de 20 lignes avec un tri tiré parmi 5 "
+    "(montant, -montant, -dateConvention, nomBeneficiaire, -montant,nomBeneficiaire) ; total compris, via "
+    "selectors.page (cache Django du total par version du fichier et filtres, les pages ne sont jamais en cache)"
+)
+THRESHOLDS = [500, 1000, 2500, 5000, 7500, 10000, 15000, 20000]
+CONDITIONS = [None, "Unique", "Echelonné"]
+DATES_FROM = [None, "01/01/2016", "01/07/2016", "01/01/2017"]
+SORTS = ["montant", "-montant", "-dateConvention", "nomBeneficiaire", "-montant,nomBeneficiaire"]
+
+
+def page_workload(rng: random.Random, count: int):
+    """``count`` varied page queries (params, sort, page, new_filter): a user picks filters, then pages and re-sorts."""
+    produced = 0
+    while produced < count:
+        params = [("montant__gt", str(rng.choice(THRESHOLDS)))]
+        condition, date_from = rng.choice(CONDITIONS), rng.choice(DATES_FROM)
+        if condition:
+            params.append(("conditionsVersement__exact", condition))
+        if date_from:
+            params.append(("dateConvention__gte", date_from))
+        for step in range(min(rng.randint(1, 5), count - produced)):
+            yield params, rng.choice(SORTS), rng.randint(1, 50), step == 0
+            produced += 1
+
+
+def page_queries(parquet: Path, queries: int) -> tuple[list[float], list[float], list[float]]:
+    """Time ``queries`` page queries through the code path of the API and the preview (``selectors.page``)."""
+    django_dir = setup_django()  # its own temporary database; Django's default cache (local memory) keeps the totals
+    from regio.tabular import selectors
+    from regio.tabular.engine.query import read_page
+    from regio.tabular.models import Status, TabularResource
+
+    resource = TabularResource.objects.create(
+        resource_key="bench:page", source=str(parquet), status=Status.READY, parquet_path=str(parquet)
+    )
+    selectors.page(resource, [], page=1, page_size=1)  # warm-up: opens the shared reader database once per process
+    samples, cold, warm = [], [], []
+    seen: dict[tuple, int] = {}
+    for params, sort, page, _first_of_session in page_workload(random.Random(5), queries):
+        key = tuple(sorted(params))
+        new_filter = key not in seen  # never counted before: the total is computed during this query
+        start = time.perf_counter()
+        result = selectors.page(resource, params, sort=sort, page=page, page_size=20)
+        elapsed = time.perf_counter() - start
+        samples.append(elapsed)
+        (cold if new_filter else warm).append(elapsed)
+        if new_filter:  # checked once per filter set, outside the timing: the total is the real count
+            seen[key] = read_page(parquet, filters_params=params, page=1, page_size=1)["total"]
+        assert result["total"] == seen[key], (params, result["total"], seen[key])
+        assert len(result["rows"]) == max(0, min(20, result["total"] - (page - 1) * 20)), (params, page)
+    shutil.rmtree(django_dir, ignore_errors=True)
+    return samples, cold, warm
+
+
+def page_figures(samples: list[float], cold: list[float], warm: list[float]) -> dict:
+    page = percentiles_ms(samples)
+    return {
+        "page_query": {"description": PAGE_QUERY_DESCRIPTION, **page},
+        "page_query_p95_ms": page["p95_ms"],
+        "page_query_new_filter": {"description": "filtres jamais vus : le total est compté pendant la requête", **percentiles_ms(cold)},
+        "page_query_same_filter": {"description": "page ou tri suivant sur des filtres déjà vus (total en cache)", **percentiles_ms(warm)},
+    }
+
+
 # --------------------------------------------------------------------------- main
 
 
-def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None, max_rows: int | None = None) -> dict:
+def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None, max_rows: int | None = None, only_regio: bool = False) -> dict:
     work = Path(tempfile.mkdtemp(prefix="regio-bench-tabular-"))
     regio_var = None
     try:
@@ -146,6 +214,18 @@ def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None, ma
         env = {**os.environ, "REGIO_VAR_DIR": str(work / "var")}
         regio = run_child([PYTHON, __file__, "--child", "regio", str(source), str(work)], env=env)
         regio_var = Path(regio["parquet"]).parents[2]
+        if only_regio:
+            samples, cold, warm = page_queries(Path(regio["parquet"]), queries)
+            assert regio["rows"] == rows, (regio["rows"], rows)
+            return {
+                "rows": rows,
+                "bytes": size,
+                "only_regio": True,
+                "regio_ingest_s": round(regio["s"], 2),
+                "regio_rows_per_s": round(rows / regio["s"]),
+                "regio_peak_rss_mb": regio["peak_rss_mb"],
+                **page_figures(samples, cold, warm),
+            }
         # sqlite-utils exactly as a Datasette user types it (4.x detects column types by default, commits
         # one transaction per batch); also with --no-detect-types (all TEXT), its fastest CSV mode. On
         # the first ``sqlite_rows`` rows of the same file when the whole file would take too long.
@@ -164,19 +244,7 @@ def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None, ma
         pandas = run_child([PYTHON, __file__, "--child", "pandas", str(source), str(work)])
         assert regio["rows"] == rows and pandas["rows"] == rows, (regio["rows"], pandas["rows"], rows)
 
-        from regio.tabular.engine.query import read_page
-
-        parquet = Path(regio["parquet"])
-        rng = random.Random(5)
-        read_page(parquet, page=1, page_size=20)  # warm-up: opens the shared reader database once per process
-        samples = []
-        for _ in range(queries):
-            params = [("montant__gt", str(rng.choice([1000, 5000, 20000]))), ("nature__exact", "Aide en numéraire")]
-            start = time.perf_counter()
-            result = read_page(parquet, filters_params=params, sort="-montant", page=rng.randint(1, 50), page_size=20)
-            samples.append(time.perf_counter() - start)
-            assert len(result["rows"]) == 20
-        page = percentiles_ms(samples)
+        samples, cold, warm = page_queries(Path(regio["parquet"]), queries)
         regio_rate = rows / regio["s"]  # the conversion itself (sniff, Parquet, profile), not Django's start-up
         sqlite_rate = sqlite_rows / sqlite_utils["wall_s"]
         sqlite_text_rate = sqlite_rows / sqlite_text["wall_s"]
@@ -207,8 +275,7 @@ def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None, ma
             "ratio_regio_over_sqlite_utils": round(regio_rate / sqlite_rate, 2),
             "ratio_regio_over_sqlite_utils_no_detect_types": round(regio_rate / sqlite_text_rate, 2),
             "ratio_regio_over_pandas": round(regio_rate / pandas_rate, 2),
-            "page_query": {"description": "montant > X et nature = …, tri montant décroissant, page 1–50 de 20 lignes, total compris", **page},
-            "page_query_p95_ms": page["p95_ms"],
+            **page_figures(samples, cold, warm),
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -233,6 +300,10 @@ def main() -> None:
         help="sqlite-utils mesuré sur les N premières lignes du même fichier (défaut : tout le fichier jusqu'à "
              f"{SQLITE_UTILS_FULL_MB} Mo, sinon les {SQLITE_UTILS_DEFAULT_ROWS:,} premières lignes ; 0 = tout le fichier)",
     )
+    parser.add_argument(
+        "--only-regio", action="store_true",
+        help="ne mesurer que Regio (conversion et requêtes de pages), sans sqlite-utils ni pandas",
+    )
     parser.add_argument("--child", nargs=3, metavar=("KIND", "CSV", "WORK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -244,7 +315,7 @@ def main() -> None:
     if sqlite_rows is None:
         small = args.rows <= SQLITE_UTILS_FULL_MB * 4000 if args.rows else args.mb <= SQLITE_UTILS_FULL_MB
         sqlite_rows = 0 if small else SQLITE_UTILS_DEFAULT_ROWS
-    figures = measure(args.mb, args.queries, sqlite_rows or None, args.rows)
+    figures = measure(args.mb, args.queries, sqlite_rows or None, args.rows, only_regio=args.only_regio)
     figures["total_bench_s"] = round(time.perf_counter() - start, 1)
     notes = []
     if args.rows:
@@ -252,7 +323,9 @@ def main() -> None:
                      "incompatibles avec ce fichier réel (252 octets par ligne : 1 Go ≈ 4,2 M lignes).")
     elif args.mb != 1024:
         notes.append(f"Taille {args.mb} Mo au lieu du ~1 Go de l'issue (lancer avec --mb 1024 pour la taille de l'issue).")
-    if figures["sqlite_utils_rows"] < figures["rows"]:
+    if args.only_regio:
+        notes.append("--only-regio : sqlite-utils et pandas non mesurés dans cette exécution.")
+    elif figures["sqlite_utils_rows"] < figures["rows"]:
         notes.append(
             f"sqlite-utils mesuré sur les {figures['sqlite_utils_rows']:,} premières lignes du même fichier (Regio et pandas sur "
             f"les {figures['rows']:,}) : il insère quelques milliers de lignes/s ici (une transaction, donc une écriture "
