@@ -197,8 +197,8 @@ def page_figures(samples: list[float], cold: list[float], warm: list[float]) -> 
     return {
         "page_query": {"description": PAGE_QUERY_DESCRIPTION, **page},
         "page_query_p95_ms": page["p95_ms"],
-        "page_query_new_filter": {"description": "filtres jamais vus : le total est compté pendant la requête", **percentiles_ms(cold)},
-        "page_query_same_filter": {"description": "page ou tri suivant sur des filtres déjà vus (total en cache)", **percentiles_ms(warm)},
+        "page_query_new_filter": {"description": "filtres jamais vus : le total est compté pendant la requête", **(percentiles_ms(cold) if cold else {"calls": 0})},
+        "page_query_same_filter": {"description": "page ou tri suivant sur des filtres déjà vus (total en cache)", **(percentiles_ms(warm) if warm else {"calls": 0})},
     }
 
 
