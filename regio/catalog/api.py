@@ -12,6 +12,7 @@ from ninja.errors import HttpError
 from regio.accounts.auth import session_or_token
 from regio.accounts.models import Organisation
 from regio.core.pagination import paginate
+from regio.quality import selectors as quality_selectors
 
 from . import selectors, services
 from .models import Dataset, Reuse
@@ -71,6 +72,7 @@ class DatasetOut(Schema):
     views: int
     downloads: int
     page: str
+    quality_score: int = Field(description="score de qualité des métadonnées, 0 à 100 (détail : page du jeu de données)")
     resources: list[ResourceOut]
 
 
@@ -151,8 +153,10 @@ def resource_dict(r, request) -> dict:
     }
 
 
-def dataset_dict(d: Dataset, request) -> dict:
+def dataset_dict(d: Dataset, request, scores: dict[int, int] | None = None) -> dict:
     lic = ALL_LICENCES.get(d.licence)
+    if scores is None or d.pk not in scores:
+        scores = quality_selectors.dataset_scores([d])
     return {
         "id": str(d.uid), "slug": d.slug, "title": d.title, "description": d.description,
         "publisher": {"slug": d.publisher.slug, "name": d.publisher.name, "kind": d.publisher.kind},
@@ -165,6 +169,7 @@ def dataset_dict(d: Dataset, request) -> dict:
         "status": d.status, "moderation": d.moderation, "created_at": d.created_at,
         "metadata_modified_at": d.metadata_modified_at, "views": d.views_count, "downloads": d.downloads_count,
         "page": request.build_absolute_uri(d.get_absolute_url()),
+        "quality_score": scores[d.pk],
         "resources": [resource_dict(r, request) for r in d.resources.all()],
     }
 
@@ -203,7 +208,9 @@ def list_datasets(
                "format": format, "licence": licence, "schema": schema_, "origin": origin, "keyword": keyword, "quality": quality}
     result = selectors.search_datasets(q, filters, sort, facets=selectors.FACETS if facets else None)
     qs = result.queryset.prefetch_related("territories")
-    out = paginate(request, qs, page, page_size, lambda d: dataset_dict(d, request), total=result.total)
+    out = paginate(request, qs, page, page_size, total=result.total)
+    scores = quality_selectors.dataset_scores(out["data"])  # one query for the page
+    out["data"] = [dataset_dict(d, request, scores) for d in out["data"]]
     out["facets"] = result.facets
     return out
 

@@ -4,6 +4,10 @@ Supported: package_list, package_search (q, fq, rows, start, sort, facet.field, 
 package_show, organization_list, organization_show, group_list (EU data themes as groups),
 tag_list, resource_show, status_show. Parameters come from the query string (GET) or from a JSON
 body (POST, as the ``ckanapi`` client sends them). Errors use CKAN's envelope and status codes.
+
+Every package carries its ``quality_score`` (0–100, regio.quality), also as an ``extras`` entry;
+``quality`` is a facet field and an ``fq`` field (buckets ``80-100``, ``50-79``, ``0-49``), and
+``sort=quality_score desc`` lists the best scored first.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from regio.accounts.models import Organisation
+from regio.quality import selectors as quality_selectors
 
 from . import selectors
 from .models import Dataset, DatasetTerm, Resource
@@ -111,14 +116,17 @@ def resource_dict(r: Resource, request, position: int | None = None) -> dict:
     }
 
 
-def package_dict(d: Dataset, request) -> dict:
+def package_dict(d: Dataset, request, scores: dict[int, int] | None = None) -> dict:
     licence = ALL_LICENCES.get(d.licence)
+    if scores is None or d.pk not in scores:
+        scores = quality_selectors.dataset_scores([d])
     resources = list(d.resources.all())
     tags = [{"id": kw, "name": kw, "display_name": kw, "state": "active", "vocabulary_id": None} for kw in d.keywords]
     extras = [
         {"key": "frequency", "value": FREQUENCY_BASE + d.frequency},
         {"key": "spatial_codes", "value": ",".join(f"{t.level}:{t.code}" for t in d.territories.all())},
         {"key": "origin", "value": d.origin},
+        {"key": "quality_score", "value": str(scores[d.pk])},
     ]
     if d.conforms_to:
         extras.append({"key": "conforms_to", "value": d.conforms_to})
@@ -156,6 +164,7 @@ def package_dict(d: Dataset, request) -> dict:
         "resources": [resource_dict(r, request, i) for i, r in enumerate(resources)],
         "num_resources": len(resources),
         "extras": extras,
+        "quality_score": scores[d.pk],
         "relationships_as_object": [],
         "relationships_as_subject": [],
     }
@@ -201,7 +210,7 @@ def _list_param(params, name) -> list[str]:
 FQ_FIELDS = {
     "organization": "publisher", "owner_org": "publisher_id", "tags": "keyword", "res_format": "format",
     "license_id": "licence", "groups": "theme", "publisher_kind": "publisher_kind", "territory": "territory",
-    "schema": "schema", "conforms_to": "schema", "origin": "origin", "name": "slug",
+    "schema": "schema", "conforms_to": "schema", "origin": "origin", "name": "slug", "quality": "quality",
 }
 _FQ_VALUE = r'\((?:[^()"]|"(?:[^"\\]|\\.)*")*\)|"(?:[^"\\]|\\.)*"|[^\s()"]+'
 _FQ_TOKEN = re.compile(rf'\s*(?:(?P<op>AND|OR|NOT|&&|\|\|)(?=\s|$)|(?P<sign>[+-]?)(?P<field>[\w.]+):(?P<value>{_FQ_VALUE}))')
@@ -281,10 +290,11 @@ def parse_fq(fq: str) -> dict[str, list]:
 
 
 FACET_FIELDS = {"organization": "publisher", "groups": "theme", "res_format": "format", "license_id": "licence",
-                "tags": "keyword", "publisher_kind": "publisher_kind", "territory": "territory", "schema": "schema", "origin": "origin"}
+                "tags": "keyword", "publisher_kind": "publisher_kind", "territory": "territory", "schema": "schema", "origin": "origin",
+                "quality": "quality"}
 SORTS = {
     "score desc": "relevance", "metadata_modified desc": "modified", "views_recent desc": "popularity",
-    "popularity desc": "popularity", "score desc, metadata_modified desc": "relevance",
+    "popularity desc": "popularity", "score desc, metadata_modified desc": "relevance", "quality_score desc": "quality",
 }
 
 
@@ -324,6 +334,7 @@ def package_search(request, params):
     internal = tuple(dict.fromkeys(FACET_FIELDS[f] for f in facet_fields))
     result = selectors.search_datasets(q, filters, SORTS.get(sort_param, ""), facets=internal or None, base=base)
     page = list(result.queryset[start : start + rows])
+    scores = quality_selectors.dataset_scores(page)
     facets, search_facets = {}, {}
     for field in facet_fields:
         name = FACET_FIELDS[field]
@@ -342,7 +353,7 @@ def package_search(request, params):
     return {
         "count": result.total,
         "facets": facets,
-        "results": [package_dict(d, request) for d in page],
+        "results": [package_dict(d, request, scores) for d in page],
         "sort": sort_param or ("score desc, metadata_modified desc" if result.searched else "metadata_modified desc"),
         "search_facets": search_facets,
     }
@@ -390,10 +401,9 @@ def organization_show(request, params):
     datasets = selectors.public_datasets().filter(publisher=org)
     out = organization_dict(org, request, datasets.count())
     if _bool(params, "include_datasets"):
-        out["packages"] = [
-            package_dict(d, request)
-            for d in datasets.select_related("publisher").prefetch_related("resources", "territories").order_by("-metadata_modified_at")[:1000]
-        ]
+        packages = list(datasets.select_related("publisher").prefetch_related("resources", "territories").order_by("-metadata_modified_at")[:1000])
+        scores = quality_selectors.dataset_scores(packages)
+        out["packages"] = [package_dict(d, request, scores) for d in packages]
     return out
 
 

@@ -175,18 +175,30 @@ def dataset_meta(dataset) -> DatasetMeta:
                 schema_valid=valid,
             )
         )
-    territories = list(dataset.territories.values_list("name", flat=True))
+    territories = [t.name for t in dataset.territories.all()]
     return DatasetMeta(
         title=dataset.title,
         description=dataset.description,
         license=dataset.licence,
         frequency=FREQUENCIES.get(dataset.frequency, dataset.frequency),
-        last_update=dataset.metadata_modified_at,
+        last_update=_last_update(dataset, keys),
         resources=metas,
         temporal_start=dataset.temporal_start,
         temporal_end=dataset.temporal_end,
         spatial=territories,
     )
+
+
+def _last_update(dataset, keys: list[str]):
+    """The later of the last metadata change and the last new version of a remote file that the
+    tabular change check found (the data was updated even though nobody edited the dataset)."""
+    from regio.tabular.models import TabularResource
+
+    changed = (
+        TabularResource.objects.filter(resource_key__in=keys, source_changed_at__isnull=False)
+        .order_by("-source_changed_at").values_list("source_changed_at", flat=True).first()
+    )
+    return max(dataset.metadata_modified_at, changed) if changed else dataset.metadata_modified_at
 
 
 def refresh_dataset_quality(dataset) -> DatasetQuality:
@@ -205,6 +217,50 @@ def refresh_dataset_quality(dataset) -> DatasetQuality:
     except Exception:  # pragma: no cover - the catalogue's cache is optional
         pass
     return quality
+
+
+def recompute_scores(*, batch: int = 500, now=None) -> dict[str, int]:
+    """Recompute the score of every catalogue dataset, in batches of ``batch`` (ordered by id), and
+    store only those whose result changed. Run daily (``recompute_scores_task``): the "update
+    frequency respected" criterion goes stale as time passes, without any change to the dataset.
+    Returns ``{"examined", "changed", "created"}``."""
+    from regio.catalog.models import Dataset
+
+    now = now or timezone.now()
+    counts = {"examined": 0, "changed": 0, "created": 0}
+    last_id = 0
+    while True:
+        datasets = list(
+            Dataset.objects.filter(pk__gt=last_id).order_by("pk").prefetch_related("resources", "territories")[:batch]
+        )
+        if not datasets:
+            break
+        last_id = datasets[-1].pk
+        stored = {q.dataset_id: q for q in DatasetQuality.objects.filter(dataset_id__in=[d.pk for d in datasets])}
+        changed, created = [], []
+        for dataset in datasets:
+            result = quality_score(dataset_meta(dataset), now=now)
+            criteria = result.as_json()["criteria"]
+            quality = stored.get(dataset.pk)
+            if quality is None:
+                created.append(DatasetQuality(dataset=dataset, score=result.score, criteria=criteria, computed_at=now))
+            elif quality.score != result.score or quality.criteria != criteria:
+                quality.score, quality.criteria, quality.computed_at = result.score, criteria, now
+                changed.append(quality)
+        with transaction.atomic():
+            DatasetQuality.objects.bulk_create(created)
+            DatasetQuality.objects.bulk_update(changed, ["score", "criteria", "computed_at"])
+        counts["examined"] += len(datasets)
+        counts["changed"] += len(changed)
+        counts["created"] += len(created)
+    if counts["changed"] or counts["created"]:
+        try:
+            from regio.catalog import search
+
+            search.bump_version()  # facet counts are cached by catalogue version
+        except Exception:  # pragma: no cover - the catalogue's cache is optional
+            pass
+    return counts
 
 
 def _refresh_later(dataset_id: int) -> None:

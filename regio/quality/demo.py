@@ -113,7 +113,8 @@ def load_catalog_demo(out) -> None:
 
 
 def schedule_link_checks(out) -> None:
-    """Start the hourly link-check chain once (database task backend only; the worker runs it)."""
+    """Start the hourly link-check chain and the daily score recomputation once (database task
+    backend only; the worker runs them)."""
     from django.conf import settings as django_settings
 
     if "django_tasks_db" not in django_settings.TASKS["default"]["BACKEND"]:
@@ -126,3 +127,9 @@ def schedule_link_checks(out) -> None:
     if not pending.exists():
         check_links_task.enqueue(True)
         out.write("  vérification périodique des liens programmée (toutes les heures, par regio worker)\n")
+    from .tasks import recompute_scores_task
+
+    pending = DBTaskResult.objects.filter(task_path__endswith="recompute_scores_task", status__in=["READY", "RUNNING"])
+    if not pending.exists():
+        recompute_scores_task.enqueue(True)
+        out.write("  recalcul quotidien des scores de qualité programmé (par regio worker)\n")

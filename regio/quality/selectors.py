@@ -21,3 +21,17 @@ def link_status(url: str) -> CheckedLink | None:
 
 def schemas():
     return TableSchema.objects.all()
+
+
+def dataset_scores(datasets) -> dict[int, int]:
+    """Quality score (0–100) of each catalogue dataset, by id: the stored score, computed and stored
+    at once for a dataset not scored yet (e.g. read before its first rescoring ran)."""
+    from .catalog_link import refresh_dataset_quality
+    from .models import DatasetQuality
+
+    datasets = list(datasets)
+    scores = dict(DatasetQuality.objects.filter(dataset_id__in=[d.pk for d in datasets]).values_list("dataset_id", "score"))
+    for dataset in datasets:
+        if dataset.pk not in scores:
+            scores[dataset.pk] = refresh_dataset_quality(dataset).score
+    return scores

@@ -4,6 +4,7 @@ from django.utils import timezone
 from django_tasks import task
 
 RESCHEDULE_EVERY = timedelta(hours=1)
+RECOMPUTE_EVERY = timedelta(days=1)
 
 
 @task()
@@ -15,6 +16,18 @@ def check_links_task(reschedule: bool = True) -> int:
     if reschedule:
         check_links_task.using(run_after=timezone.now() + RESCHEDULE_EVERY).enqueue(True)
     return count
+
+
+@task()
+def recompute_scores_task(reschedule: bool = True) -> dict:
+    """Daily: recompute every dataset's quality score (the update-frequency criterion depends on the
+    date), store those that changed, then enqueue itself again a day later."""
+    from .catalog_link import recompute_scores
+
+    counts = recompute_scores()
+    if reschedule:
+        recompute_scores_task.using(run_after=timezone.now() + RECOMPUTE_EVERY).enqueue(True)
+    return counts
 
 
 @task()

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import TabularResource
+from .models import RemoteCheck, TabularResource
 
 
 @admin.register(TabularResource)
@@ -9,3 +9,10 @@ class TabularResourceAdmin(admin.ModelAdmin):
     list_filter = ("status", "format")
     search_fields = ("resource_key", "title", "source_name")
     readonly_fields = ("columns", "dialect")
+
+
+@admin.register(RemoteCheck)
+class RemoteCheckAdmin(admin.ModelAdmin):
+    list_display = ("resource", "checked_at", "outcome", "status_code", "size_bytes", "row_count")
+    list_filter = ("outcome",)
+    search_fields = ("resource__resource_key", "resource__title")

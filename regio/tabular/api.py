@@ -59,6 +59,14 @@ def serialize_resource(resource) -> dict:
         "columns": resource.columns,
         "dialect": resource.dialect,
         "converted_at": resource.converted_at.isoformat() if resource.converted_at else None,
+        "remote_checks": [
+            {
+                "checked_at": c.checked_at.isoformat(), "outcome": c.outcome, "outcome_label": c.get_outcome_display(),
+                "status_code": c.status_code, "etag": c.etag, "last_modified": c.last_modified, "size_bytes": c.size_bytes,
+                "sha256": c.sha256, "row_count": c.row_count, "error": c.error,
+            }
+            for c in resource.remote_checks.all()[:50]
+        ],
     }
 
 
@@ -109,7 +117,7 @@ def resource_download(request, key: str, format: str = Query("csv"), sort: str |
         if fmt == "parquet" and not params and not sort:
             return FileResponse(open(parquet, "rb"), as_attachment=True, filename=f"{stem}.parquet", content_type="application/vnd.apache.parquet")
         if fmt == "xlsx":
-            total = query.read_page(parquet, filters_params=params, page=1, page_size=1)["total"]
+            total = query.read_page(parquet, filters_params=params, page=1, page_size=1, total_cache=selectors.total_cache)["total"]
             if total > XLSX_MAX_ROWS:
                 raise TabularError(
                     f"Le format XLSX est limité à {XLSX_MAX_ROWS + 1:,} lignes (ici {total:,}) : téléchargez en CSV ou Parquet.".replace(",", "\u202f"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -44,3 +45,18 @@ def sandbox_limits() -> SandboxLimits:
 def download_max_bytes() -> int:
     """Largest file fetched when a resource is given by URL (the disk quota)."""
     return conversion_limits().max_bytes
+
+
+def remote_check_interval() -> timedelta:
+    """How often a file given by URL is checked for a new version (default: daily)."""
+    return timedelta(hours=float(_get("TABULAR_REMOTE_CHECK_HOURS", "24")))
+
+
+def total_cache_alias() -> str:
+    """The Django cache (alias in ``CACHES``) keeping the row counts of filtered pages."""
+    return _get("TABULAR_TOTAL_CACHE", "default")
+
+
+def total_cache_seconds() -> int:
+    """How long a row count is kept (the key changes anyway when the file is converted again)."""
+    return int(_get("TABULAR_TOTAL_CACHE_SECONDS", str(24 * 3600)))

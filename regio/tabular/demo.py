@@ -40,3 +40,18 @@ def load_demo(out) -> None:
         if schema and not ValidationReport.objects.filter(resource_key=key, schema=schema).exists():
             validate_resource(key, path, schema)
     out.write(f"  {len(SAMPLES)} fichiers tabulaires SCDL convertis et validés\n")
+    schedule_remote_checks(out)
+
+
+def schedule_remote_checks(out) -> None:
+    """Start the hourly chain that checks remote files for a new version (database task backend only)."""
+    if "django_tasks_db" not in settings.TASKS["default"]["BACKEND"]:
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    from .tasks import check_remote_sources_task
+
+    pending = DBTaskResult.objects.filter(task_path__endswith="check_remote_sources_task", status__in=["READY", "RUNNING"])
+    if not pending.exists():
+        check_remote_sources_task.enqueue(True)
+        out.write("  vérification périodique des fichiers distants programmée (toutes les heures, par regio worker)\n")

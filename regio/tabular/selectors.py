@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from django.core.cache import caches
 from django.http import Http404
 
 from . import conf
 from .engine import query
 from .engine.errors import TabularError
 from .models import Status, TabularResource
+
+log = logging.getLogger(__name__)
 
 
 def get_resource(key: str) -> TabularResource:
@@ -34,8 +38,31 @@ def ready_parquet(resource: TabularResource) -> Path:
     raise TabularError("Aperçu indisponible : le fichier converti est introuvable.", code="missing")
 
 
+class TotalCache:
+    """The Django cache seen by :func:`query.read_page`: totals per (Parquet file version, filters).
+
+    The key includes the file's path, modification time and size (``query.file_version``): a
+    re-conversion (new file) never reads an old total. A cache failure only means counting again."""
+
+    def get(self, key):
+        try:
+            return caches[conf.total_cache_alias()].get(key)
+        except Exception:  # noqa: BLE001 - an unavailable cache must not break the preview
+            log.warning("cache des totaux indisponible", exc_info=True)
+            return None
+
+    def set(self, key, value) -> None:
+        try:
+            caches[conf.total_cache_alias()].set(key, value, conf.total_cache_seconds())
+        except Exception:  # noqa: BLE001
+            log.warning("cache des totaux indisponible", exc_info=True)
+
+
+total_cache = TotalCache()
+
+
 def page(resource: TabularResource, params, *, sort=None, page=1, page_size=20) -> dict:
-    return query.read_page(ready_parquet(resource), filters_params=params, sort=sort, page=page, page_size=page_size)
+    return query.read_page(ready_parquet(resource), filters_params=params, sort=sort, page=page, page_size=page_size, total_cache=total_cache)
 
 
 def sql(resource: TabularResource, q: str, *, page=1, page_size=None) -> dict:

@@ -92,3 +92,41 @@ def test_dataset_page_with_preview_is_accessible(check_page, catalog_dataset):
     check_page(f"/donnees/tableaux/catalog.resource:{resources[0].pk}/")
     check_page(f"/donnees/producteurs/{dataset.publisher.slug}")
     check_page("/donnees/?quality=80-100&sort=quality")
+
+
+@pytest.fixture
+def remote_dataset(site, settings, tmp_path, shared_http_server):
+    """A dataset with a real SCDL file given by URL, converted, then checked twice for a new version:
+    once unchanged (304 to the conditional request), once while the remote server failed."""
+    from regio.accounts.models import Membership, Organisation, User
+    from regio.catalog import services
+    from regio.tabular.models import RemoteCheck, TabularResource
+    from regio.tabular.services import check_remote_source
+
+    settings.TABULAR_ROOT = tmp_path / "tabular"
+    settings.HTTP_ALLOW_PRIVATE = True
+    settings.TABULAR_CATALOG_DOWNLOADS = True
+    amiens = Organisation.objects.get(kind="commune", commune_id="80021")
+    agent = User.objects.create_user("donnees@amiens.fr", "mot-de-passe-solide-123", is_active=True)
+    Membership.objects.create(user=agent, organisation=amiens, role="editor", status="active")
+    dataset = services.create_dataset(
+        agent, amiens, {"title": "Subventions (fichier distant)", "licence": "lov2", "description": "Subventions versées. " * 10},
+        publish=True,
+    )
+    url = f"{shared_http_server}/standards/schemas/scdl-subventions/exemple_valide.csv"
+    resource = services.add_resource(agent, dataset, title="Subventions 2024", url=url, format="csv")
+    tab = TabularResource.objects.get(resource_key=f"catalog.resource:{resource.pk}")
+    assert check_remote_source(tab).outcome == RemoteCheck.Outcome.UNCHANGED
+    # The same server now answers 404 for that file (simulated by pointing the check elsewhere).
+    TabularResource.objects.filter(pk=tab.pk).update(source=f"{shared_http_server}/standards/schemas/scdl-subventions/disparu.csv")
+    assert check_remote_source(TabularResource.objects.get(pk=tab.pk)).outcome == RemoteCheck.Outcome.FAILED
+    return dataset
+
+
+def test_remote_file_history_on_the_dataset_page_is_accessible(check_page, remote_dataset):
+    page = check_page(remote_dataset.get_absolute_url())
+    assert "Le fichier distant n'a pas pu être téléchargé" in page.content()
+    page.get_by_text("Historique des vérifications du fichier distant").click()
+    history = page.get_by_role("region", name="Historique des vérifications de Subventions 2024")
+    assert history.is_visible() and history.get_by_role("table", name="2 dernières vérifications").is_visible()
+    assert "Téléchargement impossible (version précédente conservée)" in history.inner_text()

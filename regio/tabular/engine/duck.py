@@ -46,4 +46,8 @@ def reader_cursor():
     with _shared_lock:
         if _shared is None:
             _shared = connect(memory_limit="1GB", threads=2)
+            # Keep each file's Parquet footer (schema, row-group statistics) parsed between queries
+            # instead of reading and decoding it again for every DESCRIBE, count and page: a cached
+            # footer is checked against the file's modification time, and a conversion writes a new file.
+            _shared.execute("SET parquet_metadata_cache = true")
         return _shared.cursor()

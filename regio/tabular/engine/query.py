@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Iterator
@@ -121,24 +122,55 @@ def order_clause(sort: str | None, columns: dict[str, str]) -> str:
     return " ORDER BY " + ", ".join(keys)
 
 
-def read_page(parquet: Path, *, filters_params=(), sort: str | None = None, page: int = 1, page_size: int = 20) -> dict:
-    """One page of rows as dicts, with the total count of matching rows."""
+def file_version(parquet: Path) -> str:
+    """What identifies one written version of a Parquet file: its path, modification time and size.
+
+    A conversion writes a new file (new name) and even a file rewritten in place changes its
+    modification time, so anything keyed on this is invalidated by a re-conversion."""
+    st = Path(parquet).stat()
+    return f"{Path(parquet).resolve()}|{st.st_mtime_ns}|{st.st_size}"
+
+
+def total_cache_key(parquet: Path, filters: list[Filter], columns: dict[str, str]) -> str:
+    """Cache key of the number of rows matching ``filters`` (order of the filters irrelevant: they are ANDed)."""
+    normalized = sorted(
+        (f.column, f.op, repr(f.value if f.op == "contains" else _typed_value(f.value, columns[f.column], f.column))) for f in filters
+    )
+    digest = hashlib.sha256(repr((file_version(parquet), normalized)).encode()).hexdigest()
+    return f"tabular:total:{digest}"
+
+
+def read_page(parquet: Path, *, filters_params=(), sort: str | None = None, page: int = 1, page_size: int = 20, total_cache=None) -> dict:
+    """One page of rows as dicts, with the total count of matching rows.
+
+    ``total_cache``: an object with ``get(key)`` / ``set(key, value)`` (a Django cache) where the
+    total of a given (file version, filters) is kept, so that paging or re-sorting through the same
+    filter does not count again. Page rows themselves are never cached."""
     con = reader_cursor()
     try:
         columns = columns_of(con, parquet)
         filters = parse_filters(filters_params, columns)
         where, params = where_clause(filters, columns)
         source = parquet_reader(parquet)
+        key = total_cache_key(parquet, filters, columns) if total_cache is not None else None
+        total = total_cache.get(key) if key else None
         try:
-            total = con.execute(f"SELECT count(*) FROM {source}{where}", params).fetchone()[0]
             cursor = con.execute(
                 f"SELECT * FROM {source}{where}{order_clause(sort, columns)} LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
                 params,
             )
+            names = [d[0] for d in cursor.description]
+            fetched = cursor.fetchall()
+            if total is None:
+                if (fetched and len(fetched) < page_size) or (not fetched and page == 1):
+                    total = (page - 1) * page_size + len(fetched)  # the last page tells the total without counting
+                else:
+                    total = con.execute(f"SELECT count(*) FROM {source}{where}", params).fetchone()[0]
+                if key:
+                    total_cache.set(key, total)
         except duckdb.ConversionException as exc:
             raise TabularError("Une valeur de filtre ne correspond pas au type de sa colonne.", code="bad_value") from exc
-        names = [d[0] for d in cursor.description]
-        rows = [{n: jsonable(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+        rows = [{n: jsonable(v) for n, v in zip(names, row, strict=True)} for row in fetched]
         return {"columns": list(columns), "rows": rows, "total": total, "filters": filters}
     finally:
         con.close()

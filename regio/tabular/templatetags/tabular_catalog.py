@@ -10,6 +10,7 @@ from ..models import Status, TabularResource
 
 register = template.Library()
 EMBED_ROWS = 5
+REMOTE_HISTORY = 10
 
 
 def _reason(tab, resource) -> str:
@@ -59,6 +60,7 @@ def dataset_tabular_panel(context, dataset):
                 "sample": sample,
                 "sample_rows": [[row.get(c) for c in sample["columns"]] for row in sample["rows"]] if sample else [],
                 "validation": validation_state(r, tab),
+                "remote_checks": list(tab.remote_checks.all()[:REMOTE_HISTORY]) if tab is not None else [],
             }
         )
     return {"items": items, "dataset": dataset, "can_edit": can_edit, "csrf_token": context.get("csrf_token"), "embed_rows": EMBED_ROWS}
