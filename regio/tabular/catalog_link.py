@@ -91,6 +91,33 @@ def on_resource_saved(sender, instance, created, raw=False, **kwargs):
     transaction.on_commit(later)
 
 
+def on_datasets_bulk_saved(sender, dataset_ids, **kwargs):
+    """Datasets written in bulk (harvesting) send no post_save: their tabular resources are
+    submitted by one background task after the commit."""
+    if not dataset_ids:
+        return
+    ids = list(dataset_ids)
+
+    def enqueue():
+        from .tasks import submit_catalog_datasets_task
+
+        submit_catalog_datasets_task.enqueue(ids)
+
+    transaction.on_commit(enqueue)
+
+
+def submit_datasets(dataset_ids: list[int]) -> int:
+    """Submit the tabular resources of these datasets that were never converted or changed since."""
+    from regio.catalog.models import Resource
+
+    count = 0
+    for resource in Resource.objects.filter(dataset_id__in=dataset_ids):
+        if is_tabular(resource) and _needs_submit(resource):
+            submit(resource)
+            count += 1
+    return count
+
+
 def on_resource_deleted(sender, instance, **kwargs):
     from .services import delete_resource
 
@@ -104,3 +131,6 @@ def connect():
     Resource = apps.get_model("catalog", "Resource")
     post_save.connect(on_resource_saved, sender=Resource, dispatch_uid="tabular.catalog_resource_saved")
     post_delete.connect(on_resource_deleted, sender=Resource, dispatch_uid="tabular.catalog_resource_deleted")
+    from regio.catalog.signals import datasets_bulk_saved
+
+    datasets_bulk_saved.connect(on_datasets_bulk_saved, dispatch_uid="tabular.catalog_datasets_bulk_saved")

@@ -39,3 +39,11 @@ def check_remote_source_task(resource_id: int) -> str:
         return "absent"
     check = check_remote_source(resource)
     return check.outcome if check else "local"
+
+
+@task()
+def submit_catalog_datasets_task(dataset_ids: list[int]) -> int:
+    """Datasets written in bulk (a harvested page): submit their tabular resources."""
+    from .catalog_link import submit_datasets
+
+    return submit_datasets(dataset_ids)

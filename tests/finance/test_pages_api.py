@@ -206,6 +206,29 @@ def test_catalogue_resource_with_scdl_schema_is_imported(somme, dep80, media, se
     assert batch.source_key.startswith("catalog.resource:")
 
 
+def test_scdl_resource_written_in_bulk_by_the_harvester_is_imported(
+    somme, dep80, media, settings, shared_http_server, allow_private_http, django_capture_on_commit_callbacks,
+):
+    """Harvested pages are written with bulk_create (no post_save): the bulk signal queues the import."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+    from regio.accounts.models import User
+    from regio.catalog import services as catalog
+    from regio.catalog.models import Dataset, Resource
+    from regio.catalog.signals import datasets_bulk_saved
+
+    admin = User.objects.create_superuser("cdo@region.example", "motdepasse-solide-123")
+    dataset = catalog.create_dataset(admin, dep80, {"title": "Subventions moissonnées", "licence": "lov2"}, publish=True)
+    url = f"{shared_http_server}/standards/schemas/scdl-subventions/real/{somme.name}"
+    schema = "https://gitlab.com/opendatafrance/scdl/subventions/raw/v2.1.1/schema.json"
+    for _ in range(2):  # the same page written twice: imported once
+        with django_capture_on_commit_callbacks(execute=True):
+            if not Resource.objects.filter(dataset=dataset).exists():
+                Resource.objects.bulk_create([Resource(dataset=dataset, title="Conventions", url=url, format="csv", schema=schema)])
+            datasets_bulk_saved.send(sender=Dataset, dataset_ids=[dataset.pk])
+    batch = ImportBatch.objects.get(origin="catalog")
+    assert batch.organisation == dep80 and batch.rows_imported == 11
+
+
 def test_per_inhabitant_matches_the_territory_lens(demo):
     from regio.territory.selectors import per_inhabitant
 

@@ -266,3 +266,27 @@ def test_check_remote_command(env, amiens, remote, django_capture_on_commit_call
     with django_capture_on_commit_callbacks(execute=True):
         call_command("tabular", "check-remote", stdout=out)
     assert "1 fichier(s) distant(s) vérifié(s) — Nouvelle version convertie : 1." in out.getvalue()
+
+
+def test_resources_written_in_bulk_by_the_harvester_are_converted(env, amiens, remote, django_capture_on_commit_callbacks):
+    """A harvested page is written with bulk_create (no post_save): the bulk signal submits its tabular resources."""
+    from regio.catalog.models import Resource
+    from regio.catalog.signals import datasets_bulk_saved
+
+    agent = member_of(make_user("moissonnage@amiens.fr"), amiens)
+    with django_capture_on_commit_callbacks(execute=True):
+        dataset = catalog.create_dataset(
+            agent, amiens, {"title": "Subventions moissonnées", "licence": "lov2", "description": "Jeu moissonné."}, publish=True,
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        (resource,) = Resource.objects.bulk_create([Resource(dataset=dataset, title="Subventions", url=remote.url, format="csv")])
+        assert not TabularResource.objects.filter(resource_key=f"catalog.resource:{resource.pk}").exists()
+        datasets_bulk_saved.send(sender=type(dataset), dataset_ids=[dataset.pk])
+    tab = TabularResource.objects.get(resource_key=f"catalog.resource:{resource.pk}")
+    assert tab.status == Status.READY and tab.row_count == len(VALIDE.read_text(encoding="utf-8").strip().splitlines()) - 1
+
+    # Sent again for the unchanged page: nothing is converted a second time.
+    requests = len(remote.requests)
+    with django_capture_on_commit_callbacks(execute=True):
+        datasets_bulk_saved.send(sender=type(dataset), dataset_ids=[dataset.pk])
+    assert len(remote.requests) == requests
