@@ -10,11 +10,10 @@ class FinanceConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from regio.catalog.models import Resource
+        from regio.catalog.signals import datasets_bulk_saved
         from regio.core.registry import platform
 
         from .demo import load_demo
-        from regio.catalog.signals import datasets_bulk_saved
-
         from .signals import on_datasets_bulk_saved, on_resource_saved
 
         post_save.connect(on_resource_saved, sender=Resource, dispatch_uid="finance_scdl_resource")
