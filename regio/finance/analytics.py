@@ -10,13 +10,11 @@ from __future__ import annotations
 import threading
 import time
 
-from django.db.models import Sum
-
 from regio.core.text import normalize_text
 from regio.territory.selectors import urban_rural_split
 
 from . import snapshot
-from .selectors import SubsidyFilters
+from .selectors import SubsidyFilters, epci_rows, ranked_per_inhabitant
 
 _con = None
 _lock = threading.Lock()
@@ -144,27 +142,16 @@ class Explorer:
 
     def territory_per_inhabitant(self, level: str = "commune") -> list[dict]:
         """Same figures as ``selectors.territory_per_inhabitant`` (populations from the territory tables)."""
-        from regio.territory.models import EPCI, Commune
-
         if level == "commune":
             totals = self.by_commune_cents()
             found = _commune_table()
             out = [{"code": code, "name": found[code][0], "total": cents / 100, "population": found[code][1] or None}
                    for code, cents in totals.items() if code in found]
         elif level == "epci":
-            totals = {code: int(t) for code, t in self.rows("beneficiary_epci_id, sum(amount_cents)", "GROUP BY ALL") if code}
-            populations = dict(
-                Commune.objects.filter(is_active=True, epci_id__in=list(totals)).values_list("epci_id").annotate(p=Sum("population"))
-            )
-            names = dict(EPCI.objects.filter(siren__in=list(totals)).values_list("siren", "name"))
-            out = [{"code": code, "name": names.get(code, code), "total": cents / 100, "population": populations.get(code) or None}
-                   for code, cents in totals.items()]
+            out = epci_rows({code: int(t) for code, t in self.rows("beneficiary_epci_id, sum(amount_cents)", "GROUP BY ALL") if code})
         else:
             raise ValueError(f"Niveau territorial inconnu : {level}")
-        for row in out:
-            row["per_inhabitant"] = row["total"] / row["population"] if row["population"] else None
-        out.sort(key=lambda r: (-(r["per_inhabitant"] or 0), r["name"]))
-        return out
+        return ranked_per_inhabitant(out)
 
     def urban_rural(self) -> dict[str, float]:
         return urban_rural_split({code: cents / 100 for code, cents in self.by_commune_cents().items()})

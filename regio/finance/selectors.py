@@ -118,8 +118,6 @@ def territory_per_inhabitant(qs: QuerySet, level: str = "commune") -> list[dict]
     Same figures as ``regio.territory.selectors.per_inhabitant`` (an EPCI's population is that of
     its loaded member communes; tested equal), computed with one GROUP BY joined to the communes
     instead of Python dictionaries and ``IN`` lists of thousands of codes."""
-    from regio.territory.models import EPCI, Commune
-
     if level == "commune":
         rows = (
             qs.exclude(beneficiary_commune__isnull=True)
@@ -132,19 +130,30 @@ def territory_per_inhabitant(qs: QuerySet, level: str = "commune") -> list[dict]
             for r in rows
         ]
     elif level == "epci":
-        totals = dict(qs.exclude(beneficiary_epci_id="").values_list("beneficiary_epci_id").annotate(total=Sum("amount_cents")))
-        populations = dict(
-            Commune.objects.filter(is_active=True, epci_id__in=list(totals)).values_list("epci_id").annotate(p=Sum("population"))
-        )
-        names = dict(EPCI.objects.filter(siren__in=list(totals)).values_list("siren", "name"))
-        out = [{"code": code, "name": names.get(code, code), "total": cents / 100, "population": populations.get(code) or None}
-               for code, cents in totals.items()]
+        out = epci_rows(dict(qs.exclude(beneficiary_epci_id="").values_list("beneficiary_epci_id").annotate(total=Sum("amount_cents"))))
     else:
         raise ValueError(f"Niveau territorial inconnu : {level}")
-    for row in out:
+    return ranked_per_inhabitant(out)
+
+
+def epci_rows(totals: dict[str, int]) -> list[dict]:
+    """Cents per EPCI SIREN → rows with the EPCI's name and population (its active member communes)."""
+    from regio.territory.models import EPCI, Commune
+
+    populations = dict(
+        Commune.objects.filter(is_active=True, epci_id__in=list(totals)).values_list("epci_id").annotate(p=Sum("population"))
+    )
+    names = dict(EPCI.objects.filter(siren__in=list(totals)).values_list("siren", "name"))
+    return [{"code": code, "name": names.get(code, code), "total": cents / 100, "population": populations.get(code) or None}
+            for code, cents in totals.items()]
+
+
+def ranked_per_inhabitant(rows: list[dict]) -> list[dict]:
+    """Adds ``per_inhabitant`` (None without population) and sorts highest first, then by name."""
+    for row in rows:
         row["per_inhabitant"] = row["total"] / row["population"] if row["population"] else None
-    out.sort(key=lambda r: (-(r["per_inhabitant"] or 0), r["name"]))
-    return out
+    rows.sort(key=lambda r: (-(r["per_inhabitant"] or 0), r["name"]))
+    return rows
 
 
 def urban_rural(qs: QuerySet) -> dict[str, float]:
