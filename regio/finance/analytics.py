@@ -7,30 +7,14 @@ PostgreSQL rows."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 from regio.core.text import normalize_text
+from regio.tabular.engine.duck import reader_cursor
 from regio.territory.selectors import urban_rural_split
 
 from . import snapshot
 from .selectors import SubsidyFilters, epci_rows, ranked_per_inhabitant
-
-_con = None
-_lock = threading.Lock()
-
-
-def _cursor():
-    """A cursor on one process-wide in-memory DuckDB (opening one costs tens of ms; a cursor nothing)."""
-    global _con
-    with _lock:
-        if _con is None:
-            from regio.tabular.engine.duck import connect
-
-            _con = connect(memory_limit="1GB", threads=2)
-            _con.execute("SET parquet_metadata_cache = true")
-        return _con.cursor()
-
 
 _communes: tuple[float, dict] = (0.0, {})
 
@@ -105,7 +89,7 @@ class Explorer:
         if not self.files:
             return []
         where, params = (self.where, self.params) if filtered else ("", [])
-        cur = _cursor()
+        cur = reader_cursor()  # the tabular engine's process-wide read-only DuckDB
         try:
             return cur.execute(f"SELECT {select} FROM {self.source}{where} {tail}", params).fetchall()
         finally:
