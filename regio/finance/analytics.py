@@ -7,7 +7,11 @@ PostgreSQL rows."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
+
+from django.conf import settings
 
 from regio.core.text import normalize_text
 from regio.tabular.engine.duck import reader_cursor
@@ -17,6 +21,57 @@ from . import snapshot
 from .selectors import SubsidyFilters, epci_rows, ranked_per_inhabitant
 
 _communes: tuple[float, dict] = (0.0, {})
+
+
+class ResultCache:
+    """Query results keyed by the snapshot files they read (path, modification time, size) + SQL +
+    parameters. A snapshot file never changes once written (an import, a correction or a rebuild
+    writes a new file), so an entry can never be stale: new data means new keys, and old entries
+    just age out. Bounded by the total number of cached rows (``FINANCE_RESULT_CACHE_ROWS``,
+    default 500 000 ≈ tens of MB; 0 turns the cache off), least recently used dropped first."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple, list[tuple]] = OrderedDict()
+        self._rows = 0
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def limit() -> int:
+        return int(getattr(settings, "FINANCE_RESULT_CACHE_ROWS", 500_000))
+
+    def get(self, key: tuple) -> list[tuple] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return list(found)
+
+    def put(self, key: tuple, rows: list[tuple]) -> None:
+        limit = self.limit()
+        size = len(rows) + 1
+        if size > limit:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = list(rows)
+            self._rows += size
+            while self._rows > limit:
+                _, dropped = self._entries.popitem(last=False)
+                self._rows -= len(dropped) + 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._rows = 0
+            self.hits = self.misses = 0
+
+
+results = ResultCache()
 
 
 def _commune_table() -> dict[str, tuple[str, int | None]]:
@@ -84,16 +139,39 @@ class Explorer:
         self.files = snapshot.current_files() if files is None else files
         self.where, self.params = _where(filters or SubsidyFilters())
         self.source = "read_parquet([" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in self.files) + "])"
+        self._identity: tuple | None = None
+
+    def identity(self) -> tuple:
+        """What the files are: path, modification time and size of each (a rebuilt file, even
+        under the same name, is a different file)."""
+        if self._identity is None:
+            found = []
+            for path in self.files:
+                try:
+                    st = path.stat()
+                    found.append((str(path), st.st_mtime_ns, st.st_size))
+                except OSError:
+                    found.append((str(path), None, None))
+            self._identity = tuple(found)
+        return self._identity
 
     def rows(self, select: str, tail: str = "", *, filtered: bool = True) -> list[tuple]:
         if not self.files:
             return []
         where, params = (self.where, self.params) if filtered else ("", [])
+        sql = f"SELECT {select} FROM {self.source}{where} {tail}"
+        key = (self.identity(), sql, tuple(params))
+        cached = results.get(key) if results.limit() > 0 else None
+        if cached is not None:
+            return cached
         cur = reader_cursor()  # the tabular engine's process-wide read-only DuckDB
         try:
-            return cur.execute(f"SELECT {select} FROM {self.source}{where} {tail}", params).fetchall()
+            found = cur.execute(sql, params).fetchall()
         finally:
             cur.close()
+        if results.limit() > 0:
+            results.put(key, found)
+        return found
 
     def totals(self) -> dict:
         found = self.rows("sum(amount_cents), count(*)")

@@ -171,3 +171,30 @@ def test_snapshot_written_at_commit_and_rebuilt_when_missing(somme, dep80, snaps
     batch.delete()  # a batch that no longer exists: its file is dropped
     assert analytics.Explorer().totals() == {"total_cents": 0, "count": 0}
     assert not list(snapshot_dir.glob("batch-*.parquet"))
+
+
+def test_result_cache_never_serves_figures_of_other_files(somme, haute_garonne, dep80, settings,
+                                                          django_capture_on_commit_callbacks):
+    analytics.results.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = run(somme, dep80)
+    reference = selectors.top_beneficiaries(Subsidy.objects.all(), 10)
+    assert analytics.Explorer().top_beneficiaries(10) == reference
+    assert analytics.results.misses == 1 and analytics.results.hits == 0
+    assert analytics.Explorer().top_beneficiaries(10) == reference  # same files: served from the cache
+    assert analytics.results.hits == 1
+    # a new import adds a file: new key, fresh figures
+    with django_capture_on_commit_callbacks(execute=True):
+        run(haute_garonne, dep80)
+    assert analytics.Explorer().totals() == selectors.totals(Subsidy.objects.all())
+    assert analytics.Explorer().top_beneficiaries(10) == selectors.top_beneficiaries(Subsidy.objects.all(), 10)
+    # lines deleted outside an import, the batch's file rebuilt under the same name: not the old figures
+    Subsidy.objects.filter(batch=first).order_by("-amount_cents")[:1].get().delete()
+    snapshot.forget_batch(first.pk)
+    assert analytics.Explorer().totals() == selectors.totals(Subsidy.objects.all())
+    # bounded by rows: with room for nothing, nothing is kept
+    settings.FINANCE_RESULT_CACHE_ROWS = 1
+    analytics.results.clear()
+    analytics.Explorer().by_year()
+    analytics.Explorer().by_year()
+    assert analytics.results.hits == 0
