@@ -8,6 +8,7 @@ import logging
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
@@ -258,18 +259,46 @@ def _copy_into_database(con, select_sql: str, names: list[str], folder: Path) ->
         path.unlink()
         return
     sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
+    incoming = con.execute(f"SELECT count(*) FROM ({select_sql})").fetchone()[0]
     result = con.execute(select_sql)
     with connection.cursor() as cursor:
         # a bigger page cache for the time of the insert: the unique row-hash index of millions of
         # lines no longer fits in SQLite's default 2 MB
         cursor.execute("PRAGMA cache_size")
         previous = cursor.fetchone()[0]
-        cursor.execute("PRAGMA cache_size = -262144")
+        cursor.execute("PRAGMA cache_size = -524288")
         try:
-            while rows := result.fetchmany(20_000):
-                cursor.executemany(sql, rows)
+            with _secondary_indexes_deferred(cursor, Subsidy._meta.db_table, incoming):
+                while rows := result.fetchmany(50_000):
+                    cursor.executemany(sql, rows)
         finally:
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+# below this many new lines, or when the table already holds more lines than arrive, inserting
+# into the indexes costs less than rebuilding them
+BULK_LOAD_MIN_ROWS = 50_000
+
+
+@contextmanager
+def _secondary_indexes_deferred(cursor, table: str, incoming: int):
+    """On SQLite, for a bulk load at least as big as the table: drop the table's secondary indexes,
+    insert, then create them again (one sort per index instead of millions of random B-tree
+    inserts). Inside the import's transaction: a failure rolls the indexes back with the rows.
+    The unique row-hash index (part of the table, no SQL of its own) stays and checks every row."""
+    cursor.execute("SELECT max(id) FROM " + connection.ops.quote_name(table))
+    present = cursor.fetchone()[0] or 0  # ids only grow: an upper bound of the table's size, free to read
+    if incoming < BULK_LOAD_MIN_ROWS or present > incoming:
+        yield
+        return
+    cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+                   [table])
+    indexes = cursor.fetchall()
+    for name, _ in indexes:
+        cursor.execute("DROP INDEX " + connection.ops.quote_name(name))
+    yield
+    for _, create in indexes:
+        cursor.execute(create)
 
 
 def _import_subsidies(batch: ImportBatch, path: Path, resolver: CommuneResolver) -> None:

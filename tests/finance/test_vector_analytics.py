@@ -198,3 +198,43 @@ def test_result_cache_never_serves_figures_of_other_files(somme, haute_garonne, 
     analytics.Explorer().by_year()
     analytics.Explorer().by_year()
     assert analytics.results.hits == 0
+
+
+def _subsidy_indexes() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        return {name for name, info in connection.introspection.get_constraints(cursor, Subsidy._meta.db_table).items()
+                if info["index"] or info["unique"]}
+
+
+def test_bulk_load_with_deferred_indexes_imports_the_same_rows(scdl_dir, somme, dep80, monkeypatch):
+    before = _subsidy_indexes()
+    monkeypatch.setattr(services, "BULK_LOAD_MIN_ROWS", 1)  # the real samples are small: take the bulk path
+    batch = run(somme, dep80)
+    assert _subsidy_indexes() == before  # every index is back
+    assert (batch.rows_imported, batch.rows_quarantined) == (11, 0)
+    _, rows = read_rows(somme)
+    expected = {scdl.parse_subsidy(raw).record["row_hash"] for _, raw in rows}
+    assert set(Subsidy.objects.values_list("row_hash", flat=True)) == expected
+    # the unique row hash still guards idempotence
+    from django.db import IntegrityError, transaction
+
+    first = Subsidy.objects.first()
+    first.pk = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        first.save()
+
+
+def test_deferred_indexes_come_back_when_the_import_fails(monkeypatch):
+    from django.db import connection, transaction
+
+    if connection.vendor != "sqlite":
+        pytest.skip("indexes are deferred on SQLite only (COPY on PostgreSQL)")
+    before = _subsidy_indexes()
+    with pytest.raises(RuntimeError):
+        with transaction.atomic(), connection.cursor() as cursor:
+            with services._secondary_indexes_deferred(cursor, Subsidy._meta.db_table, 10**6):
+                assert _subsidy_indexes() < before  # dropped during the load
+                raise RuntimeError("échec au milieu du chargement")
+    assert _subsidy_indexes() == before
