@@ -6,9 +6,11 @@ commas, like the Somme file) and imported through ``services.run_import`` exactl
 (tabular-engine sniffing, vectorised checks in DuckDB — SIRET Luhn, amounts, dates, duplicates,
 commune resolution, themes — then executemany on SQLite / COPY on PostgreSQL, and the batch's
 Parquet snapshot). Then p50/p95 of the explorer's aggregate queries (``analytics.Explorer``:
-DuckDB over the Parquet snapshot): by beneficiary (top 10), by territory per inhabitant (communes
-and EPCI), by year, Gini, each with and without a year filter, and the whole set of aggregates of
-the /subventions/ page. At 500,000 rows or fewer, three SQL selectors are also timed for comparison.
+DuckDB over the Parquet snapshot, result cache off): by beneficiary (top 10), by territory per
+inhabitant (communes and EPCI), by year, Gini, each with and without a year filter, the whole set
+of aggregates of the /subventions/ page and the whole page rendered (test client); then the page
+and its aggregates again with the result cache on. CPU time (process, PostgreSQL backend) and the
+load average are recorded next to each figure. At 500,000 rows or fewer, three SQL selectors are also timed for comparison.
 
     python benchmarks/bench_finance.py [--rows 200000] [--queries 30]
     python benchmarks/run.py finance -- --rows 5000000      # the issue's size, both databases
@@ -25,6 +27,7 @@ import csv
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -82,6 +85,39 @@ def build_file(path: Path, n: int, rng: random.Random) -> dict:
     return {"samples": len(samples), "communes": len(communes)}
 
 
+def cpu_s() -> dict:
+    """CPU seconds so far: this process (DuckDB threads included) and, on PostgreSQL, the backend
+    serving this process's connection (same machine: its /proc entry)."""
+    from django.db import connection
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out = {"process": usage.ru_utime + usage.ru_stime}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out["postgres_backend"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return out
+
+
+def cpu_since(start: dict) -> dict:
+    return {k: round(v - start.get(k, 0.0), 1) for k, v in cpu_s().items()}
+
+
+def series(fn, n: int) -> dict:
+    """p50/p95 of ``n`` calls after one warm-up call, with the CPU time of the ``n`` calls and the load."""
+    fn()
+    start = cpu_s()
+    figures = percentiles_ms(timed(fn, n))
+    figures["cpu_s"] = cpu_since(start)
+    figures["loadavg"] = os.getloadavg()[0]
+    return figures
+
+
 def measure(url: str | None, n: int, n_queries: int) -> dict:
     setup_django(url)
     from django.conf import settings
@@ -99,11 +135,13 @@ def measure(url: str | None, n: int, n_queries: int) -> dict:
             out.update(build_file(path, n, rng))
         out["file_mb"] = round(path.stat().st_size / 1e6, 1)
         out["build_file_s"] = round(build["s"], 1)
+        start_cpu, load_before = cpu_s(), os.getloadavg()
         with stopwatch() as imp:
             batch = services.run_import("subventions", path, organisation=None, origin=ImportBatch.Origin.CLI,
                                         check_permission=False, publish=False)
         out["import"] = {"seconds": round(imp["s"], 1), "rows_per_s": round(n / imp["s"]), "imported": batch.rows_imported,
-                         "quarantined": batch.rows_quarantined}
+                         "quarantined": batch.rows_quarantined, "cpu_s": cpu_since(start_cpu),
+                         "loadavg_before_after": [load_before[0], os.getloadavg()[0]]}
         with stopwatch() as again:
             services.run_import("subventions", path, organisation=None, check_permission=False, publish=False)
         out["reimport_same_file_s"] = round(again["s"], 2)
@@ -136,10 +174,28 @@ def measure(url: str | None, n: int, n_queries: int) -> dict:
         "whole_page_aggregates_one_year": lambda: page_aggregates(rng.choice(years)),
         "whole_page_aggregates_all_years": lambda: page_aggregates(None),
     }
-    out["queries"] = {}
-    for name, fn in queries.items():
-        fn()  # warm-up
-        out["queries"][name] = percentiles_ms(timed(fn, n_queries))
+    from django.test import Client
+
+    client = Client()
+
+    def page(year):
+        response = client.get("/subventions/", {"annee": year} if year else {})
+        assert response.status_code == 200, response.status_code
+
+    pages = {
+        "whole_page_render_one_year": lambda: page(rng.choice(years)),
+        "whole_page_render_all_years": lambda: page(None),
+    }
+    # cold: every query runs on DuckDB (result cache off)
+    settings.FINANCE_RESULT_CACHE_ROWS = 0
+    out["queries"] = {name: series(fn, n_queries) for name, fn in {**queries, **pages}.items()}
+    # with the result cache (keyed on the snapshot files): a page seen once since the last import
+    settings.FINANCE_RESULT_CACHE_ROWS = 500_000
+    for year in [*years, None]:
+        page(year)
+    out["queries_cached"] = {name: series(fn, n_queries) for name, fn in {
+        "whole_page_aggregates_one_year": queries["whole_page_aggregates_one_year"],
+        "whole_page_aggregates_all_years": queries["whole_page_aggregates_all_years"], **pages}.items()}
     if n <= 500_000:  # the SQL selectors (the explorer before the snapshot), for comparison, at small sizes only
         def q(year):
             return selectors.subsidies(selectors.SubsidyFilters(year=year))
