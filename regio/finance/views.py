@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections import OrderedDict
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -75,21 +79,40 @@ def _export(request, charts_by_name: dict):
     return response
 
 
+# rendered maps by their content (communes, classes, labels, title): reading and projecting the
+# contours of thousands of communes costs seconds, the same figures give the same map. Five
+# minutes at most, like the commune table, since contours change only when the territory is reloaded.
+_maps: OrderedDict[str, tuple[float, str]] = OrderedDict()
+_maps_lock = threading.Lock()
+MAP_CACHE_SIZE, MAP_CACHE_SECONDS = 32, 300
+
+
 def _map(rows: list[dict], title: str) -> str:
     values = [r["per_inhabitant"] for r in rows if r["per_inhabitant"]]
     if not values:
         return ""
     ordered = sorted(values)
     cuts = [ordered[min(len(ordered) - 1, int(len(ordered) * q / 5))] for q in range(1, 5)]
-    shapes = contours([r["code"] for r in rows])
-    layers = []
+    styled = []
     for r in rows:
         v = r["per_inhabitant"] or 0
         klass = 1 + sum(1 for c in cuts if v > c)
-        layers.append(Layer(shapes.get(r["code"], ""), f"q{klass}", f"{r['name']} : {v:,.2f} € par habitant".replace(",", " ")))
-    return render_svg(layers, title=title, description=(
+        styled.append((r["code"], f"q{klass}", f"{r['name']} : {v:,.2f} € par habitant".replace(",", " ")))
+    key = hashlib.sha256(repr((title, styled)).encode()).hexdigest()
+    with _maps_lock:
+        found = _maps.get(key)
+        if found and time.monotonic() - found[0] < MAP_CACHE_SECONDS:
+            _maps.move_to_end(key)
+            return found[1]
+    shapes = contours([code for code, _, _ in styled])
+    svg = render_svg([Layer(shapes.get(code, ""), klass, label) for code, klass, label in styled], title=title, description=(
         "Carte des communes des bénéficiaires, plus la couleur est foncée plus le montant par habitant est élevé "
         "(5 classes de même effectif). Les valeurs sont dans le tableau qui suit."))
+    with _maps_lock:
+        _maps[key] = (time.monotonic(), svg)
+        while len(_maps) > MAP_CACHE_SIZE:
+            _maps.popitem(last=False)
+    return svg
 
 
 def subsidies(request):

@@ -238,3 +238,24 @@ def test_deferred_indexes_come_back_when_the_import_fails(monkeypatch):
                 assert _subsidy_indexes() < before  # dropped during the load
                 raise RuntimeError("échec au milieu du chargement")
     assert _subsidy_indexes() == before
+
+
+def test_commune_map_rendered_once_per_content(client, samples, monkeypatch):
+    from regio.finance import views
+
+    views._maps.clear()
+    calls = []
+    real = views.contours
+    monkeypatch.setattr(views, "contours", lambda codes: calls.append(len(codes)) or real(codes))
+
+    def map_of(params):
+        page = client.get("/subventions/", params)
+        return next(c["svg"] for c in page.context["charts"] if c["name"] == "communes")
+
+    first = map_of({})
+    assert first.startswith("<svg") and len(calls) == 1
+    assert map_of({}) == first and len(calls) == 1  # same figures: the rendered map
+    other = map_of({"annee": "2017"})  # other figures: drawn again
+    assert other != first and len(calls) == 2
+    monkeypatch.setattr(views, "MAP_CACHE_SECONDS", 0)  # contours may have been reloaded: drawn again
+    assert map_of({}) == first and len(calls) == 3
