@@ -121,3 +121,21 @@ def test_agent_upload_keeps_the_lines_of_the_organisation_only(client, lille):
     assert "Balance comptable DGFiP" in page.content.decode() and "4 d'autres collectivités que le SIREN 215903501" in page.content.decode()
     api = client.get("/api/1/finance/budgets/21590350100017/2021?budget_type=compte administratif")
     assert api.status_code == 200, api.content
+
+
+def test_balance_on_the_budgets_page_as_a_two_level_sunburst(client, lille):
+    run(SAMPLE, lille, siren=LILLE)
+    params = {"collectivite": "21590350100017", "annee": "2021", "type": "compte administratif", "par": "nature"}
+    response = client.get("/budgets/", params)
+    html = response.content.decode()
+    assert response.status_code == 200 and "COMMUNE DE LILLE" in html
+    chart = {c["name"]: c for c in response.context["charts"]}["anneaux"]
+    rows = chart["rows"]
+    assert rows[0][:3] == [1, "6", "Comptes de charges"]  # M14 labels (partial table of the repo)
+    level2 = {r[1]: r for r in rows if r[0] == 2}
+    assert level2["64"][2] == "Charges de personnel" and level2["64"][3] == "6"
+    assert float(level2["64"][4]) + float(level2["65"][4]) == float(rows[0][4])
+    assert 'class="finance-chart sunburst"' in chart["svg"] and "code=64" in chart["svg"]
+    assert "Diagramme en anneaux des dépenses par nature" in html
+    csv = client.get("/budgets/", {**params, "export": "anneaux.csv"}).content.decode().splitlines()
+    assert csv[0] == "niveau,code,libelle,code_parent,montant_eur,part"

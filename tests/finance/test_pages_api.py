@@ -115,7 +115,8 @@ def test_budgets_page_drill_down_and_comparison(client, demo):
     assert nature.content.decode().splitlines()[0] == "code,libelle,montant_eur"
     evo = client.get("/budgets/", {"collectivite": siret, "export": "evolution.csv"}).content.decode().splitlines()
     assert [line.split(",")[0] for line in evo[1:]] == ["2021", "2021", "2022", "2022", "2023", "2023"]
-    comparison = client.get("/budgets/", {"collectivite": siret, "annee": "2023"}).context["charts"][2]["rows"]
+    charts = {c["name"]: c for c in client.get("/budgets/", {"collectivite": siret, "annee": "2023"}).context["charts"]}
+    comparison = charts["comparaison"]["rows"]
     assert len(comparison) >= 2
 
 
