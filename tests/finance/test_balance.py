@@ -121,6 +121,10 @@ def test_agent_upload_keeps_the_lines_of_the_organisation_only(client, lille):
     assert "Balance comptable DGFiP" in page.content.decode() and "4 d'autres collectivités que le SIREN 215903501" in page.content.decode()
     api = client.get("/api/1/finance/budgets/21590350100017/2021?budget_type=compte administratif")
     assert api.status_code == 200, api.content
+    data = api.json()
+    assert data["sections"]["investissement"] == {"dépense": 4_120_000_000 + 3_050_000_000, "recette": 2_500_000_000}
+    natures = {g["code"]: g for g in data["by_nature"]["dépense"]}
+    assert natures["6"]["label"] == "Comptes de charges" and natures["6"]["total"] == 18_245_030_025 + 2_460_000_000
 
 
 def test_balance_on_the_budgets_page_as_a_two_level_sunburst(client, lille):
