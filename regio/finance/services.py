@@ -200,7 +200,9 @@ def _check_balance_scope(batch: ImportBatch, stats: dict) -> None:
             f"Aucune ligne de cette balance comptable ne concerne le SIREN {stats['siren']} "
             f"({stats['lines']} ligne(s) lue(s), toutes d'autres collectivités)."
         )
-    batch.report.update({"format": balance.FORMAT, "balance_dgfip": stats})
+    # the nomenclature is that of each line (``nomen``), not the form's default
+    found = sorted(set(batch.budget_lines.values_list("nomenclature", flat=True)))
+    batch.report.update({"format": balance.FORMAT, "balance_dgfip": stats, "nomenclature": ", ".join(found) or "—"})
 
 
 def _quarantine(batch, line, raw, reasons, parsed=None) -> QuarantinedRow:
@@ -446,8 +448,9 @@ def can_correct(user, batch: ImportBatch) -> bool:
 
 
 def _batch_nomenclature(batch: ImportBatch) -> str:
-    found = batch.report.get("nomenclature") or batch.budget_lines.values_list("nomenclature", flat=True).first()
-    return found or "M57"
+    found = batch.report.get("nomenclature") or batch.budget_lines.values_list("nomenclature", flat=True).first() or ""
+    found = found.split(",")[0].strip()  # a DGFiP balance may list several ("M14, M52")
+    return found if found in scdl.nomenclature.NOMENCLATURES else "M57"
 
 
 def correct_quarantined_row(user, row: QuarantinedRow, values: dict[str, str]) -> tuple[object | None, list[str]]:

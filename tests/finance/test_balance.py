@@ -143,3 +143,19 @@ def test_balance_on_the_budgets_page_as_a_two_level_sunburst(client, lille):
     assert "Diagramme en anneaux des dépenses par nature" in html
     csv = client.get("/budgets/", {**params, "export": "anneaux.csv"}).content.decode().splitlines()
     assert csv[0] == "niveau,code,libelle,code_parent,montant_eur,part"
+
+
+def test_quarantined_balance_line_corrected(lille):
+    from regio.accounts.models import Membership, User
+
+    batch = run(SAMPLE, lille, siren=LILLE)
+    assert batch.report["nomenclature"] == "M14"
+    user = User.objects.create_user("finances@lille.example", "motdepasse-solide-123", is_active=True)
+    Membership.objects.create(user=user, organisation=lille, role=Membership.Role.EDITOR, status=Membership.Status.ACTIVE)
+    row = batch.quarantine.get(line=11)
+    assert row.raw["BGT_NATURE"] == "60611" and row.raw["BGT_NOMENCLATURE"] == "M14"
+    obj, reasons = services.correct_quarantined_row(user, row, {**row.raw, "BGT_MTREAL": "1234.00"})
+    assert reasons == [] and (obj.nature_code, obj.amount_cents, obj.budget_type) == ("60611", 123_400, "compte administratif")
+    assert obj.nature_label == "Eau et assainissement"
+    batch.refresh_from_db()
+    assert (batch.rows_imported, batch.rows_quarantined) == (9, 2)
