@@ -153,7 +153,8 @@ def run_import(
                     "(à compléter dans la fiche de l'organisation)."
                 )
             balance_stats = {"lines": 0, "other_collectivites": 0, "non_budget_accounts": 0, "zero_lines": 0, "siren": scope}
-            rows = balance.translate(rows, siren=scope, stats=balance_stats)
+            rows = balance.translate(balance.read_lines(path, columns, siren=scope, stats=balance_stats),
+                                     siren=scope, stats=balance_stats)
         else:
             missing = scdl.missing_subsidy_columns(columns) if kind == "subventions" else scdl.missing_budget_columns(columns)
     if missing and balance_stats is not None:

@@ -21,7 +21,9 @@ Mapping (the classes of the plans de compte M14/M52/M57/M71):
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from regio.finance.nomenclature import NOMENCLATURES
 
@@ -63,6 +65,53 @@ def _is_zero(value: str) -> bool:
         return float((value or "0").replace(",", ".")) == 0
     except ValueError:
         return False  # unreadable: kept, the budget check says why
+
+
+def _column(columns: list[str], name: str) -> str | None:
+    return next((c for c in columns if c.strip().lower() == name), None)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_lines(path: Path, columns: list[str], *, siren: str, stats: dict) -> Iterator[tuple[int, dict[str, str]]]:
+    """The lines of ``siren`` (every line when empty) as ``(line number, {column: text})``, in file
+    order. A national file holds millions of lines: it is loaded into a temporary DuckDB table and
+    filtered there (``siren`` or the first 9 digits of ``ident``), so that only one collectivité's
+    lines reach Python; ``stats["other_collectivites"]`` counts the others."""
+    from regio.tabular.engine.duck import connect
+
+    from .reader import first_line, read_csv_sql, sniff_csv, utf8_source
+
+    encoding, dialect = sniff_csv(path)
+    with tempfile.TemporaryDirectory(prefix="regio-finance-balance-") as tmp:
+        source = utf8_source(path, encoding, Path(tmp))
+        con = connect(threads=2, temp_directory=str(Path(tmp) / "duck"))
+        try:
+            # a table keeps the file's order in its rowid (line numbers of the report)
+            con.execute(f"CREATE TABLE raw AS SELECT * FROM {read_csv_sql(source, dialect)}")
+            total = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+            conditions, params = [], []
+            if siren:
+                if (col := _column(columns, "siren")) is not None:
+                    conditions.append(f"regexp_replace(coalesce({_quote(col)}, ''), '[^0-9]', '', 'g') = ?")
+                    params.append(siren)
+                if (col := _column(columns, "ident")) is not None:
+                    conditions.append(f"left(regexp_replace(coalesce({_quote(col)}, ''), '[^0-9]', '', 'g'), 9) = ?")
+                    params.append(siren)
+            where = f"WHERE {' OR '.join(conditions)}" if conditions else ""
+            cursor = con.execute(f"SELECT rowid, * FROM raw {where} ORDER BY rowid", params)
+            start = first_line(dialect)
+            kept = 0
+            while batch := cursor.fetchmany(10_000):
+                for rowid, *values in batch:
+                    kept += 1
+                    yield start + rowid, {c: (v or "").strip() for c, v in zip(columns, values, strict=False)}
+            stats["other_collectivites"] += total - kept
+            stats["lines"] += total - kept  # the kept ones are counted by ``translate``
+        finally:
+            con.close()
 
 
 def translate(rows: Iterable[tuple[int, dict[str, str]]], *, siren: str = "", stats: dict) -> Iterator[tuple[int, dict[str, str]]]:
