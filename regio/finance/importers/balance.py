@@ -71,23 +71,20 @@ def _column(columns: list[str], name: str) -> str | None:
     return next((c for c in columns if c.strip().lower() == name), None)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def read_lines(path: Path, columns: list[str], *, siren: str, stats: dict) -> Iterator[tuple[int, dict[str, str]]]:
     """The lines of ``siren`` (every line when empty) as ``(line number, {column: text})``, in file
     order. A national file holds millions of lines: it is loaded into a temporary DuckDB table and
     filtered there (``siren`` or the first 9 digits of ``ident``), so that only one collectivité's
     lines reach Python; ``stats["other_collectivites"]`` counts the others."""
-    from regio.tabular.engine.duck import connect
+    from regio.tabular.engine.duck import connect, quote_ident
 
     from .reader import first_line, read_csv_sql, sniff_csv, utf8_source
 
     encoding, dialect = sniff_csv(path)
     with tempfile.TemporaryDirectory(prefix="regio-finance-balance-") as tmp:
         source = utf8_source(path, encoding, Path(tmp))
-        con = connect(threads=2, temp_directory=str(Path(tmp) / "duck"))
+        # 1 GB then spill to disk: a national file is over a gigabyte of CSV
+        con = connect(threads=2, memory_limit="1GB", temp_directory=str(Path(tmp) / "duck"))
         try:
             # a table keeps the file's order in its rowid (line numbers of the report)
             con.execute(f"CREATE TABLE raw AS SELECT * FROM {read_csv_sql(source, dialect)}")
@@ -95,10 +92,10 @@ def read_lines(path: Path, columns: list[str], *, siren: str, stats: dict) -> It
             conditions, params = [], []
             if siren:
                 if (col := _column(columns, "siren")) is not None:
-                    conditions.append(f"regexp_replace(coalesce({_quote(col)}, ''), '[^0-9]', '', 'g') = ?")
+                    conditions.append(f"regexp_replace(coalesce({quote_ident(col)}, ''), '[^0-9]', '', 'g') = ?")
                     params.append(siren)
                 if (col := _column(columns, "ident")) is not None:
-                    conditions.append(f"left(regexp_replace(coalesce({_quote(col)}, ''), '[^0-9]', '', 'g'), 9) = ?")
+                    conditions.append(f"left(regexp_replace(coalesce({quote_ident(col)}, ''), '[^0-9]', '', 'g'), 9) = ?")
                     params.append(siren)
             where = f"WHERE {' OR '.join(conditions)}" if conditions else ""
             cursor = con.execute(f"SELECT rowid, * FROM raw {where} ORDER BY rowid", params)
