@@ -186,10 +186,30 @@ def run_import(
                 batch.rows_read += totem_stats["zero_lines"]
             if balance_stats is not None:
                 _check_balance_scope(batch, balance_stats)
+            batch.report["unchecked_codes"] = _unchecked_codes(batch)
             batch.save(update_fields=["report", "rows_read"])
     if publish and kind == "subventions":
         transaction.on_commit(_schedule_publication)
     return batch
+
+
+def _unchecked_codes(batch: ImportBatch) -> list[str]:
+    """French warnings for the nomenclatures of the batch without an official plan de compte: their
+    codes were accepted unchecked (only labelled from the partial tables when known)."""
+    from . import nomenclature
+
+    out = []
+    for nomen in sorted(set(batch.budget_lines.values_list("nomenclature", flat=True))):
+        plan = nomenclature.plan(nomen)
+        if plan is not None and plan.complete:
+            continue
+        lines = batch.budget_lines.filter(nomenclature=nomen)
+        unlabelled = lines.filter(nature_label="").values("nature_code").distinct().count()
+        out.append(
+            f"Codes {nomen} non vérifiés : aucun plan de compte officiel {nomen} n'est chargé "
+            f"(commande « regio finance load-plan FICHIER ») ; {unlabelled} code(s) nature sans libellé."
+        )
+    return out
 
 
 def _check_balance_scope(batch: ImportBatch, stats: dict) -> None:

@@ -51,6 +51,9 @@ def test_lille_balance_mapped_to_a_compte_administratif(lille):
         ("1641", "investissement", "dépense"): 3_050_000_000, ("1641", "investissement", "recette"): 2_500_000_000,
     }
     assert lines.get(nature_code="6411", direction="dépense").nature_label == "Personnel titulaire"
+    assert batch.report["unchecked_codes"] == [
+        "Codes M14 non vérifiés : aucun plan de compte officiel M14 n'est chargé (commande « regio finance load-plan "
+        "FICHIER ») ; 0 code(s) nature sans libellé."]
     assert run(SAMPLE, lille, siren=LILLE).pk == batch.pk  # same file again: nothing changes
     assert BudgetLine.objects.count() == 8
 
@@ -59,6 +62,7 @@ def test_m52_codes_checked_against_the_real_plan_de_compte(region_org):
     batch = run(SAMPLE, region_org, siren="225900018")
     assert (batch.rows_imported, batch.rows_quarantined) == (2, 1)
     assert batch.quarantine.get().reasons == ["Code nature « 6999 » inconnu dans la nomenclature M52."]
+    assert batch.report["unchecked_codes"] == []  # M52: the real plan de compte checks every code
     line = BudgetLine.objects.get(batch=batch, nature_code="6574")
     assert line.nature_label == "Subventions de fonctionnement aux associations et autres personnes de droit privé"
 
@@ -87,6 +91,7 @@ def test_command_import_balance(lille, capsys):
     call_command("finance", "import-balance", str(SAMPLE), "--siren", LILLE)
     out = capsys.readouterr().out
     assert "8 importées" in out and "3 en quarantaine" in out and "4 ligne(s) d'autres collectivités" in out
+    assert "Codes M14 non vérifiés" in out
     batch = ImportBatch.objects.get()
     assert batch.organisation == lille and batch.origin == "cli"
     with pytest.raises(CommandError) as exc:

@@ -52,13 +52,14 @@ def test_load_plan_then_codes_of_that_nomenclature_are_checked(media, tmp_path, 
 
     before = import_nord("avant.csv")
     assert (before.rows_imported, before.rows_quarantined) == (3, 0)  # partial labels: 6999 not checked
+    assert before.report["unchecked_codes"][0].endswith("; 1 code(s) nature sans libellé.")
     call_command("finance", "load-plan", str(_m57_variant(tmp_path)))
     assert "Plan de compte M57 (M57, exercice 2021) chargé" in capsys.readouterr().out
     assert nomenclature.plan("M57").source == "plan de compte chargé"
     assert totem.section_of("6574", "D", "M57") == "fonctionnement"
     after = import_nord("apres.csv", extra="\n")  # another file (a re-import of the same file changes nothing)
     assert after.quarantine.get().reasons == ["Code nature « 6999 » inconnu dans la nomenclature M57."]
-    assert after.rows_unchanged == 2
+    assert after.rows_unchanged == 2 and after.report["unchecked_codes"] == []
 
 
 def test_bad_plans_refused_in_french(media, tmp_path):

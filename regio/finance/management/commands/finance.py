@@ -61,6 +61,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  ligne {q.line} : {q.reason}")
         for b in batch.report.get("balance", []):
             self.stdout.write(f"  {b['message']}")
+        for w in batch.report.get("unchecked_codes", []):
+            self.stdout.write(f"  {w}")
 
     def _load_plan(self, path: Path) -> None:
         from regio.finance import nomenclature
@@ -104,6 +106,8 @@ class Command(BaseCommand):
             )
         for q in batch.quarantine.all()[:50]:
             self.stdout.write(f"  ligne {q.line} : {q.reason}")
+        for w in batch.report.get("unchecked_codes", []):
+            self.stdout.write(f"  {w}")
 
     @staticmethod
     def _summary(batch) -> str:
