@@ -622,7 +622,7 @@ class HarvestedDataset:
     fields: dict[str, Any]  # Dataset fields: title, description, licence, themes, keywords, frequency, …
     publisher: Organisation
     territories: list[tuple[str, str, str]] = field(default_factory=list)
-    resources: list[dict] = field(default_factory=list)  # [{title, url, format, description}]
+    resources: list[dict] = field(default_factory=list)  # [{title, url, format, description, schema}]
     harvest_source: str = ""  # the primary source's id
     remote_id: str = ""  # the record's id at that source
     dataset: Dataset | None = None
@@ -765,11 +765,11 @@ def _save_harvested_resources(entries: list[HarvestedDataset], old_ids: list[int
         for position, res in enumerate(e.resources):
             keep.add(res["url"])
             values = {"title": res["title"], "format": res["format"], "description": res["description"],
-                      "position": position, "media_type": MEDIA_TYPES.get(res["format"], "")}
+                      "position": position, "media_type": MEDIA_TYPES.get(res["format"], ""), "schema": res.get("schema") or ""}
             current = current_by_url.get(res["url"])
             if current is None:
                 to_create.append((e.dataset.pk, res["url"], values["title"], values["format"], values["description"],
-                                  position, values["media_type"]))
+                                  position, values["media_type"], values["schema"]))
                 changed = True
             elif any(getattr(current, k) != v for k, v in values.items()):
                 for k, v in values.items():
@@ -782,5 +782,7 @@ def _save_harvested_resources(entries: list[HarvestedDataset], old_ids: list[int
         e.resources_changed = changed or bool(removed) or e.dataset.pk not in old_set
     if gone:
         Resource.objects.filter(pk__in=gone).delete()
-    insert_rows(Resource, ["dataset", "url", "title", "format", "description", "position", "media_type"], to_create)
-    Resource.objects.bulk_update(to_update, ["title", "format", "description", "position", "media_type", "updated_at"], batch_size=200)
+    insert_rows(Resource, ["dataset", "url", "title", "format", "description", "position", "media_type", "schema"], to_create)
+    Resource.objects.bulk_update(
+        to_update, ["title", "format", "description", "position", "media_type", "schema", "updated_at"], batch_size=200
+    )

@@ -8,7 +8,8 @@ Record keys: ``title``, ``description``, ``identifier`` (URI or dct:identifier),
 ``publisher`` (name), ``publisher_siren``, ``licence`` (raw), ``themes`` (raw list), ``keywords``,
 ``frequency`` (raw), ``insee`` (codes found in the metadata), ``bbox`` ([west, south, east, north]),
 ``temporal_start`` / ``temporal_end`` (ISO dates), ``contact_name``, ``contact_email``,
-``resources`` ([{title, url, format, description}]), ``modified``.
+``resources`` ([{title, url, format, description, schema}]; ``schema`` raw as the portal gives it, see
+:func:`schema_url`), ``modified``.
 """
 
 from __future__ import annotations
@@ -185,6 +186,53 @@ def map_format(raw, url: str = "") -> str:
     return ""
 
 
+# --------------------------------------------------------------------------- schemas
+
+SCHEMA_DATA_GOUV = "https://schema.data.gouv.fr/schemas/{name}/{version}/schema.json"
+# dct:conformsTo also names standards that are no table schema (ISO 19115, OGC WMS/WFS, INSPIRE
+# regulations, the EU's DCAT-AP): writing them on a resource would send tabular validation and the
+# SCDL import to a document that cannot validate a file.
+NOT_SCHEMA_HOSTS = ("iso.org", "opengeospatial.org", "data.europa.eu", "inspire.ec.europa.eu", "eur-lex.europa.eu", "w3.org")
+SCHEMA_NAME_RE = re.compile(r"[\w.-]+/[\w.-]+")
+
+
+def schema_url(raw) -> str:
+    """The schema a resource follows, as a URL ("" when none is given or it cannot be one).
+
+    * udata: ``{"name": "etalab/schema-irve-statique", "version": "2.2.0", "url": null}`` →
+      ``https://schema.data.gouv.fr/schemas/etalab/schema-irve-statique/2.2.0/schema.json``
+      (``latest`` without a version; the ``url`` when the schema is not on schema.data.gouv.fr);
+    * CKAN (ckanext-validation / scheming): a URL, or the same as JSON text;
+    * DCAT ``dct:conformsTo``: the standard's URI (standards that are no table schema are left out).
+
+    An inline Table Schema (``{"fields": [...]}``) has no address: "".
+    """
+    if raw is None:
+        return ""
+    if isinstance(raw, list | tuple):
+        return next((url for url in map(schema_url, raw) if url), "")
+    if isinstance(raw, dict):
+        url = str(raw.get("url") or raw.get("path") or raw.get("@id") or "").strip()
+        name = str(raw.get("name") or "").strip()
+        if not url and SCHEMA_NAME_RE.fullmatch(name):
+            return SCHEMA_DATA_GOUV.format(name=name, version=str(raw.get("version") or "").strip() or "latest")
+        return schema_url(url) if url else ""
+    text = str(raw).strip()
+    if text.startswith(("{", "[")):
+        import json
+
+        try:
+            return schema_url(json.loads(text))
+        except ValueError:
+            return ""
+    if not text.startswith(("http://", "https://")) or len(text) > 500:
+        return SCHEMA_DATA_GOUV.format(name=text, version="latest") if SCHEMA_NAME_RE.fullmatch(text) else ""
+    host = text.split("/", 3)[2].split("@")[-1].split(":")[0].lower()
+    if any(host == h or host.endswith("." + h) for h in NOT_SCHEMA_HOSTS):
+        return ""
+    return text
+
+
 # --------------------------------------------------------------------------- territory
 
 # Per-run caches (cleared by regio.harvest.services.clear_caches at the start of each run): the records
@@ -322,6 +370,7 @@ def map_record(record: dict, *, default_territory=None) -> Mapped:
             "url": url[:1000],
             "format": map_format(res.get("format"), url),
             "description": res.get("description") or "",
+            "schema": schema_url(res.get("schema")),
         })
     keywords = list(dict.fromkeys(str(k).strip().lower()[:100] for k in record.get("keywords") or [] if str(k).strip()))
     email = (record.get("contact_email") or "").strip()

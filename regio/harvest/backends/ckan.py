@@ -66,7 +66,8 @@ def parse_package(pkg: dict) -> dict:
         if not isinstance(res, dict) or res.get("state", "active") != "active":
             continue
         resources.append({"title": res.get("name") or res.get("title") or "", "url": res.get("url") or res.get("access_url") or "",
-                          "format": res.get("format") or res.get("mimetype") or "", "description": res.get("description") or ""})
+                          "format": res.get("format") or res.get("mimetype") or "", "description": res.get("description") or "",
+                          "schema": res.get("schema") or res.get("conforms_to") or ""})
     landing = pkg.get("url") if str(pkg.get("url") or "").startswith("http") else ""
     return {
         "title": pkg.get("title") or pkg.get("name") or "",

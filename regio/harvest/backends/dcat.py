@@ -128,6 +128,8 @@ def parse_dataset(graph: Graph, ds) -> dict:
     licence = str(graph.value(ds, DCTERMS.license) or "")
     rights = ""
     resources = []
+    # A standard the dataset conforms to applies to its distributions that name none of their own.
+    dataset_standards = [str(c) for c in graph.objects(ds, DCTERMS.conformsTo) if not isinstance(c, BNode)]
     for dist in graph.objects(ds, DCAT.distribution):
         url = graph.value(dist, DCAT.downloadURL) or graph.value(dist, DCAT.accessURL)
         fmt = graph.value(dist, DCTERMS["format"]) or graph.value(dist, DCAT.mediaType)
@@ -140,7 +142,8 @@ def parse_dataset(graph: Graph, ds) -> dict:
             licence = licence or _lit(graph, lic_node, DCTERMS.title) or _lit(graph, lic_node, RDFS.label)
         rights = rights or _lit(graph, dist, DCTERMS.rights)
         resources.append({"title": _lit(graph, dist, DCTERMS.title) or _lit(graph, dist, DCTERMS.description)[:100],
-                          "url": str(url or ""), "format": str(fmt or ""), "description": _lit(graph, dist, DCTERMS.description)})
+                          "url": str(url or ""), "format": str(fmt or ""), "description": _lit(graph, dist, DCTERMS.description),
+                          "schema": [str(c) for c in graph.objects(dist, DCTERMS.conformsTo) if not isinstance(c, BNode)] + dataset_standards})
     lic_node = graph.value(ds, DCTERMS.license)
     if lic_node is not None and not isinstance(lic_node, Literal) and not str(lic_node).startswith("http"):
         licence = _lit(graph, lic_node, DCTERMS.title) or _lit(graph, lic_node, RDFS.label) or licence

@@ -49,7 +49,7 @@ def parse_dataset(ds: dict, organization: dict | None = None, resources: list | 
         "contact_email": contact.get("email", "") if isinstance(contact, dict) else "",
         "resources": [
             {"title": r.get("title") or "", "url": r.get("url") or r.get("latest") or "", "format": r.get("format") or r.get("mime") or "",
-             "description": r.get("description") or ""}
+             "description": r.get("description") or "", "schema": r.get("schema")}
             for r in as_list(res_list) if isinstance(r, dict)
         ],
         "modified": ds.get("last_modified") or ds.get("last_update") or "",
