@@ -7,9 +7,9 @@ import re
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF
 
-from regio.core.ingest.registry import IngestError, Page, Record, RecordError
+from regio.core.ingest.registry import IngestError, IngestItemError, Page, Record, RecordError
 
-from .base import HarvestBackend, LoopGuard
+from .base import HarvestBackend, LoopGuard, parse_items
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
@@ -182,20 +182,20 @@ def parse_dataset(graph: Graph, ds) -> dict:
 
 
 def parse_catalog(graph: Graph) -> tuple[list[Record], list[RecordError], str]:
-    records, errors = [], []
-    for ds in sorted(set(graph.subjects(RDF.type, DCAT.Dataset)), key=str):
-        identifier = _lit(graph, ds, DCTERMS.identifier)
-        rid = (str(ds) if isinstance(ds, URIRef) else "") or identifier
-        if not rid:
-            errors.append(RecordError("", "Jeu de données sans URI ni dct:identifier : impossible de le suivre d'un passage à l'autre.", "dct:identifier"))
-            continue
-        try:
-            payload = parse_dataset(graph, ds)
-            if identifier and isinstance(ds, URIRef):
-                payload["identifier"] = str(ds)
-            records.append(Record(rid[:500], payload))
-        except (ValueError, TypeError) as exc:
-            errors.append(RecordError(rid, f"Jeu de données illisible : {exc}"))
+    def remote_id(ds, _index):
+        return ((str(ds) if isinstance(ds, URIRef) else "") or _lit(graph, ds, DCTERMS.identifier))[:500]
+
+    def parse(ds):
+        if not remote_id(ds, 0):
+            raise IngestItemError(
+                "Jeu de données sans URI ni dct:identifier : impossible de le suivre d'un passage à l'autre.", field="dct:identifier"
+            )
+        payload = parse_dataset(graph, ds)
+        if isinstance(ds, URIRef):
+            payload["identifier"] = str(ds)
+        return payload
+
+    records, errors = parse_items(sorted(set(graph.subjects(RDF.type, DCAT.Dataset)), key=str), parse, remote_id)
     next_page = ""
     for pred in (HYDRA.nextPage, HYDRA.next):
         value = next(iter(graph.objects(None, pred)), None)
