@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from regio.accounts.models import Organisation
-from regio.core.ingest.bulk import insert_rows
+from regio.core.ingest.bulk import insert_objects, insert_rows
 from regio.core.models import PublicationStatus
 
 from . import search
@@ -711,7 +711,9 @@ def save_harvested_datasets(entries: list[HarvestedDataset], *, source_name: str
         ]
         if clash:
             Dataset.objects.filter(pk__in=clash).update(remote_id="")
-    _insert_datasets([e.dataset for e in new], now)
+    # One prepared INSERT (bulk_create of this ~30-column table is cut into ~30-row batches on SQLite),
+    # ids read back by slug (unique_slugs gave each one).
+    insert_objects([e.dataset for e in new], key=["slug"])
     if old:
         for e in old:
             e.dataset.updated_at = now
@@ -742,27 +744,6 @@ def save_harvested_datasets(entries: list[HarvestedDataset], *, source_name: str
     search.bump_version()
     datasets_bulk_saved.send(sender=Dataset, dataset_ids=[e.dataset.pk for e in entries])
     return [e.dataset for e in entries]
-
-
-def _insert_datasets(datasets: list[Dataset], now) -> None:
-    """INSERT new datasets with one prepared statement (``insert_rows``: on SQLite ``bulk_create`` of this
-    ~30-column table is cut into batches of ~30 rows by the variable limit, each compiled again), then read
-    their ids back by slug (unique; ``unique_slugs`` gave each one)."""
-    if not datasets:
-        return
-    fields = [f for f in Dataset._meta.concrete_fields if not f.primary_key]
-    for d in datasets:
-        for f in fields:
-            if (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)) and getattr(d, f.attname) is None:
-                setattr(d, f.attname, now)
-    insert_rows(Dataset, [f.name for f in fields], [tuple(getattr(d, f.attname) for f in fields) for d in datasets])
-    by_slug = {d.slug: d for d in datasets}
-    slugs = list(by_slug)
-    for start in range(0, len(slugs), 500):
-        for slug, pk in Dataset.objects.filter(slug__in=slugs[start:start + 500]).values_list("slug", "pk"):
-            d = by_slug[slug]
-            d.pk = pk
-            d._state.adding, d._state.db = False, "default"
 
 
 VALIDATED_HARVESTED_FIELDS = ("title", "licence", "frequency", "contact_name", "contact_email", "source_url")

@@ -78,3 +78,36 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
         else:  # one prepared statement, re-executed: the fastest path on SQLite
             cur.executemany(head + one, prepared)
     return len(prepared)
+
+
+def insert_objects(objs: Sequence[models.Model], *, key: Sequence[str], using=None) -> None:
+    """INSERT unsaved model instances with :func:`insert_rows` (every concrete field, ``auto_now`` fields
+    set to the current time) and give them their primary keys, read back by the fields of a unique
+    constraint (``key``): a few queries per thousand rows instead of ``bulk_create``'s compiled batches."""
+    if not objs:
+        return
+    using = using or DEFAULT_DB_ALIAS
+    model = type(objs[0])
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    for obj in objs:
+        for f in fields:
+            if (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)) and getattr(obj, f.attname) is None:
+                setattr(obj, f.attname, now)
+    insert_rows(model, [f.name for f in fields], [tuple(getattr(obj, f.attname) for f in fields) for obj in objs], using=using)
+    attnames = [opts.get_field(k).attname for k in key]
+    groups: dict[tuple, dict] = {}
+    for obj in objs:
+        values = tuple(getattr(obj, a) for a in attnames)
+        groups.setdefault(values[:-1], {})[values[-1]] = obj
+    for prefix, by_last in groups.items():
+        lasts = list(by_last)
+        for start in range(0, len(lasts), 500):
+            found = model._default_manager.using(using).filter(
+                **dict(zip(attnames[:-1], prefix, strict=True)), **{f"{attnames[-1]}__in": lasts[start:start + 500]}
+            ).values_list(attnames[-1], "pk")
+            for last, pk in found:
+                obj = by_last[last]
+                obj.pk = pk
+                obj._state.adding, obj._state.db = False, using
