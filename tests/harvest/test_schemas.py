@@ -109,3 +109,28 @@ def test_harvested_resources_get_their_schema_and_follow_its_changes(portal, som
     assert Resource.objects.get(url=url, dataset__harvest_source=str(source.pk)).schema == IRVE
     assert Resource.objects.get(url=packages[1]["resources"][0]["url"], dataset__harvest_source=str(source.pk)).schema == \
         "https://schema.data.gouv.fr/schemas/scdl/budget/0.8.1/schema.json"
+
+
+@pytest.mark.django_db
+def test_a_harvested_scdl_file_is_imported_by_finance(
+    portal, somme, settings, tmp_path, shared_http_server, django_capture_on_commit_callbacks,
+):
+    """End to end: a CKAN record whose resource names the SCDL subventions schema (added in memory to a
+    copy of a real DataSud record) points at the real Somme conventions file; after the harvest, finance's
+    automatic SCDL import has read it."""
+    from regio.finance.models import ImportBatch
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+    settings.MEDIA_ROOT = tmp_path / "media"
+    pkg = copy.deepcopy(real_json("apis/ckan/datasud_package_search.json")["result"]["results"][0])
+    pkg["organization"] = dict(pkg["organization"], title=somme.name)
+    conventions = f"{shared_http_server}/standards/schemas/scdl-subventions/real/DEP_Somme_TB_20180330_DONNEES_CONVENTIONS.csv"
+    pkg["resources"] = [{"name": "Conventions", "url": conventions, "format": "CSV", "state": "active",
+                         "schema": "https://gitlab.com/opendatafrance/scdl/subventions/raw/v2.1.1/schema.json"}]
+    portal.json_route("/api/3/action/package_search", ckan_page_route([pkg]))
+    source = make_source("ckan", portal.base, owner=somme)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = run_source(source)
+    assert run.status == "succeeded" and run.created == 1, run.message
+    batch = ImportBatch.objects.get(origin="catalog")
+    assert batch.organisation == somme and batch.rows_imported == 11
