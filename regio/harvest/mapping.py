@@ -14,6 +14,7 @@ Record keys: ``title``, ``description``, ``identifier`` (URI or dct:identifier),
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -28,8 +29,21 @@ def fold(value) -> str:
     return re.sub(r"[^a-z0-9.]+", " ", text).strip()
 
 
+def per_value(fn):
+    """Memoise a pure mapping of one raw string: a portal's records repeat the same few licences,
+    themes, frequencies and formats (other types are mapped each time)."""
+    cached = functools.lru_cache(maxsize=4096)(fn)
+
+    @functools.wraps(fn)
+    def mapped(raw):
+        return cached(raw) if isinstance(raw, str) else fn(raw)
+
+    return mapped
+
+
 # --------------------------------------------------------------------------- licences
 
+@per_value
 def map_licence(raw) -> str | None:
     """The many spellings of Licence Ouverte, ODbL, CC… → catalogue licence id (None if unknown)."""
     text = fold(raw)
@@ -63,6 +77,7 @@ UNSPECIFIED_SPELLINGS = {
 }
 
 
+@per_value
 def is_unspecified_licence(raw) -> bool:
     """No licence at all, or one of the spellings that say the publisher gave none."""
     text = fold(raw)
@@ -97,6 +112,7 @@ _THEME_PATTERNS = [
 ]
 
 
+@per_value
 def map_theme(raw) -> str | None:
     value = str(raw or "").strip()
     if not value:
@@ -130,6 +146,7 @@ FREQUENCY_WORDS = {
 }
 
 
+@per_value
 def map_frequency(raw) -> str | None:
     value = str(raw or "").strip()
     if not value:
@@ -167,23 +184,28 @@ FORMAT_ALIASES = {
 def map_format(raw, url: str = "") -> str:
     value = str(raw or "").strip()
     if value:
-        tail = value.rstrip("/").rsplit("/", 1)[-1]
-        lowered = value.lower()
-        if lowered in FORMAT_ALIASES:
-            return FORMAT_ALIASES[lowered]
-        folded = fold(value.replace("(", " ").replace(")", " ")).replace(".", " ").strip()
-        if folded in FORMAT_ALIASES:
-            return FORMAT_ALIASES[folded]
-        if "/" in value and value.startswith("http"):  # EU file-type URI
-            return tail.lower().replace("_", "")[:20]
-        for key, code in FORMAT_ALIASES.items():
-            if key in folded and len(key) > 4:
-                return code
-        return folded.replace(" ", "")[:20]
+        return _format_of(value)
     path = url.split("?", 1)[0].rsplit("/", 1)[-1]
     if "." in path:
         return path.rsplit(".", 1)[-1].lower()[:20]
     return ""
+
+
+@per_value
+def _format_of(value: str) -> str:
+    tail = value.rstrip("/").rsplit("/", 1)[-1]
+    lowered = value.lower()
+    if lowered in FORMAT_ALIASES:
+        return FORMAT_ALIASES[lowered]
+    folded = fold(value.replace("(", " ").replace(")", " ")).replace(".", " ").strip()
+    if folded in FORMAT_ALIASES:
+        return FORMAT_ALIASES[folded]
+    if "/" in value and value.startswith("http"):  # EU file-type URI
+        return tail.lower().replace("_", "")[:20]
+    for key, code in FORMAT_ALIASES.items():
+        if key in folded and len(key) > 4:
+            return code
+    return folded.replace(" ", "")[:20]
 
 
 # --------------------------------------------------------------------------- schemas

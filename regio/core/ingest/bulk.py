@@ -54,9 +54,25 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
             value = now if f.default is timezone.now else make()
             constant.append(value if value is None or f.get_internal_type() in PLAIN_TYPES else f.get_db_prep_save(value, conn))
     given_converters = converters[: len(given)]
+    # The rows of a page repeat the same few dates and times (the page's "now"): each distinct hashable
+    # value is converted once per column.
+    memo: dict[tuple, object] = {}
+
+    def convert(column: int, field, value):
+        if field is None or value is None:
+            return value
+        try:
+            key = (column, type(value), value)
+            return memo[key]
+        except KeyError:
+            memo[key] = converted = field.get_db_prep_save(value, conn)
+            return converted
+        except TypeError:  # unhashable (JSON lists and objects)
+            return field.get_db_prep_save(value, conn)
+
     prepared = []
     for row in rows:
-        values = [v if c is None or v is None else c.get_db_prep_save(v, conn) for v, c in zip(row, given_converters, strict=True)]
+        values = [convert(i, c, v) for i, (v, c) in enumerate(zip(row, given_converters, strict=True))]
         extra = list(constant)
         for index, make, f in per_row:
             value = make()
