@@ -6,7 +6,7 @@ time goes there. :func:`insert_rows` takes plain tuples and runs one prepared st
 ``executemany``; the fields not given get their default (callable defaults per row, ``auto_now`` and
 ``auto_now_add`` fields the current time), so a field added to the model later keeps working.
 On PostgreSQL the rows go through ``COPY … FROM STDIN``.
-No primary keys are returned: use ``bulk_create`` when you need them.
+No primary keys are returned: :func:`insert_objects` inserts model instances and gives them theirs.
 """
 
 from __future__ import annotations

@@ -159,6 +159,7 @@ def parse_response(data: bytes) -> tuple[list[Record], list[RecordError], int, i
             graph += parse_graph(ET.tostring(rdf), "xml", "réponse CSW (DCAT)")
         records, errors, _next = parse_catalog(graph)
         return records, errors, matched, next_record
+
     def parse(md):
         level = md.find("gmd:hierarchyLevel/gmd:MD_ScopeCode", NS)
         if level is not None and level.get("codeListValue") not in ("dataset", "series", None):
