@@ -19,6 +19,7 @@ from regio.core.http import FetchError, fetch
 from . import conf
 from .engine.convert import convert_file
 from .engine.errors import TabularError
+from .engine.sortindex import remove_index
 from .models import RemoteCheck, Status, TabularResource
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ def convert_resource(resource: TabularResource, *, new_download: Download | None
     resource.save()
     if previous and previous != str(out):
         Path(previous).unlink(missing_ok=True)
+        remove_index(Path(previous))
     _converted(resource)
     return resource
 
@@ -193,6 +195,7 @@ def delete_resource(resource_key: str) -> None:
         return
     if resource.parquet_path:
         Path(resource.parquet_path).unlink(missing_ok=True)
+        remove_index(Path(resource.parquet_path))
     resource.delete()
 
 
