@@ -11,7 +11,7 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
-from regio.tabular import services
+from regio.tabular import selectors, services
 from regio.tabular.engine import sortindex
 from regio.tabular.engine.convert import convert_file
 from regio.tabular.engine.errors import TabularError
@@ -191,3 +191,19 @@ def test_a_column_named_file_row_number_uses_the_plain_query(tmp_path):
     convert_file(source, parquet, name="frn.csv")
     result = read_page(parquet, sort="nom", index_min_rows=0)
     assert [r["nom"] for r in result["rows"]] == ["a", "a", "b"] and not sortindex.index_root(parquet).exists()
+
+
+@pytest.mark.django_db
+def test_a_large_file_is_ranked_at_conversion_and_pages_read_it(tabular_root, tmp_path, settings):
+    settings.TABULAR_SORT_INDEX_MIN_ROWS = 100  # the sample ×3 has 207 rows
+    source = french_haute_garonne(tmp_path / "hg.csv")
+    resource = services.convert_resource(TabularResource.objects.create(resource_key="test:ranked", source=str(source), source_name="hg.csv"))
+    built = sorted(p.name.split("-")[0] for p in sortindex.index_dir(resource.parquet_path).iterdir())
+    assert built.count("ranks") == len(resource.columns) and "perm" not in built  # permutations are built on first sort
+    page = selectors.page(resource, [("montant__gt", "1000")], sort="-nomBeneficiaire", page=2, page_size=5)
+    assert page["rows"] == read_page(resource.parquet_path, filters_params=[("montant__gt", "1000")], sort="-nomBeneficiaire", page=2, page_size=5)["rows"]
+    assert any(p.name.startswith("perm-") for p in sortindex.index_dir(resource.parquet_path).iterdir())
+    settings.TABULAR_SORT_INDEX_MIN_ROWS = 1000  # a small file is neither ranked nor indexed
+    other = services.convert_resource(TabularResource.objects.create(resource_key="test:small", source=str(source), source_name="hg.csv"))
+    selectors.page(other, [], sort="montant")
+    assert not sortindex.index_root(other.parquet_path).exists()

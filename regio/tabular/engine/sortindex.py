@@ -280,3 +280,13 @@ def selection(key: str, build) -> Selection:
         while sum(s.nbytes for s in _selections.values()) > SELECTIONS_MAX_BYTES and len(_selections) > 1:
             _selections.popitem(last=False)
     return found
+
+
+def build_all_columns(con, parquet: Path, columns) -> None:
+    """Rank every column now (after a conversion, in the worker), so that the first filter or sort of a
+    page only combines arrays; a column that cannot be indexed is simply left to the plain query."""
+    for column in columns:
+        try:
+            column_index(con, parquet, column)
+        except IndexUnavailable:
+            continue
