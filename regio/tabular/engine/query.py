@@ -264,14 +264,13 @@ def _selection_key(parquet: Path, filters: list[Filter], columns: dict[str, str]
 def _mask(con, parquet: Path, columns: dict[str, str], filters: list[Filter], rows: int) -> tuple[np.ndarray, dict]:
     """A boolean per row (passes every filter), and per filtered column a boolean per rank.
     Each column's filters are evaluated by DuckDB on its distinct values only."""
-    mask = np.ones(rows, dtype=bool)
-    passes = {}
+    passes, tests = {}, []
     for column in dict.fromkeys(f.column for f in filters):
         index = sortindex.column_index(con, parquet, column)
         where, params = where_clause([f for f in filters if f.column == column], columns)
         passes[column] = sortindex.matching_ranks(con, index, where, params)
-        sortindex.apply_ranks(mask, index.ranks, passes[column])
-    return mask, passes
+        tests.append((index.ranks, passes[column]))
+    return sortindex.filter_mask(tests, rows), passes
 
 
 WALK_FIRST_CHUNK = 16_384
