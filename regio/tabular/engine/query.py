@@ -184,10 +184,11 @@ def read_page(
         total = total_cache.get(key) if key else None
         try:
             indexed = None
-            if sort and index_min_rows is not None and ROW_NUMBER not in columns:
+            keys = sort_keys(sort, columns)
+            if keys and index_min_rows is not None and ROW_NUMBER not in columns and page >= 1 and page_size >= 1:
                 rows_in_file = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
                 if rows_in_file >= index_min_rows:
-                    indexed = _indexed_page(con, parquet, columns, filters, sort_keys(sort, columns), page, page_size, total)
+                    indexed = _indexed_page(con, parquet, columns, filters, keys, page, page_size)
             if indexed is not None:
                 names, fetched, counted = indexed
                 if total is None:
@@ -217,16 +218,16 @@ def read_page(
         con.close()
 
 
-def _indexed_page(con, parquet: Path, columns: dict[str, str], filters: list[Filter], keys, page: int, page_size: int, total):
+def _indexed_page(con, parquet: Path, columns: dict[str, str], filters: list[Filter], keys, page: int, page_size: int):
     """(names, rows, total) of a sorted page through the sort index, or None if a column cannot be indexed.
 
     Without filters the page is a slice of the permutation. With filters, the rows passing them
     (a boolean per row, computed once per filter set and kept in memory) are met while walking the
     permutation — only its part where the first sort column's own filter holds, a contiguous stretch
-    —, or, when few rows match, ordered by their position in the permutation. Only the page's rows
+    —, or, when few rows match, sorted on their own by the same key. Only the page's rows
     are then read from the file."""
     try:
-        order, position = sortindex.permutation(con, parquet, keys)
+        order = sortindex.permutation(con, parquet, keys)
         selected = (
             sortindex.selection(_selection_key(parquet, filters, columns), lambda: _mask(con, parquet, columns, filters, len(order)))
             if filters else None
@@ -250,9 +251,7 @@ def _indexed_page(con, parquet: Path, columns: dict[str, str], filters: list[Fil
         if needed < total and needed * (end - start) <= total * total:  # few rows to read before the page
             wanted = _walk(order[start:end], selected.mask, needed, give_up_after=total)
         if wanted is None:  # few matching rows, or a walk that would read more than them: order those rows
-            ranked = position[selected.rows]
-            first = np.argpartition(ranked, needed - 1)[:needed] if needed < total else np.arange(total)
-            wanted = selected.rows[first[np.argsort(ranked[first])]]
+            wanted = sortindex.order_rows(con, parquet, keys, selected.rows)[:needed]
         wanted = wanted[offset:]
     return (*_rows_by_number(con, parquet, columns, wanted), total)
 

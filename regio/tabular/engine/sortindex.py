@@ -165,44 +165,55 @@ def _build_column(con, parquet: Path, column: str, ranks_path: Path, distinct_pa
         tmp.unlink(missing_ok=True)
 
 
-def permutation(con, parquet: Path, keys: list[tuple[str, bool]]) -> tuple[np.ndarray, np.ndarray]:
-    """(order, position): the row numbers in the order of ``ORDER BY k1 [DESC] NULLS LAST, …, file
-    row number``, and for each row number its position in that order."""
+def permutation(con, parquet: Path, keys: list[tuple[str, bool]]) -> np.ndarray:
+    """The row numbers in the order of ``ORDER BY k1 [DESC] NULLS LAST, …, file row number``."""
     folder = _prepare_dir(parquet)
     path = folder / _name("perm", repr(keys), ".npy")
-    inverse = folder / _name("position", repr(keys), ".npy")
-    if not (path.is_file() and inverse.is_file()):
+    if not path.is_file():
         indexes = [(column_index(con, parquet, column), descending) for column, descending in keys]
         with _build_lock:
-            if not (path.is_file() and inverse.is_file()):
-                order = _argsort(indexes)
-                position = np.empty_like(order)
-                position[order] = np.arange(len(order), dtype=order.dtype)
-                _save(inverse, position)
-                _save(path, order)
-    return _load(path), _load(inverse)
+            if not path.is_file():
+                _save(path, _argsort(indexes))
+    return _load(path)
 
 
-def _argsort(indexes: list[tuple[ColumnIndex, bool]]) -> np.ndarray:
+def order_rows(con, parquet: Path, keys: list[tuple[str, bool]], rows: np.ndarray) -> np.ndarray:
+    """``rows`` (increasing row numbers) in the order of :func:`permutation`: a stable sort of their
+    combined key, so that equal keys keep the file order — for a few rows, cheaper than walking."""
+    indexes = [(column_index(con, parquet, column), descending) for column, descending in keys]
+    return rows[_argsort(indexes, rows)]
+
+
+def _argsort(indexes: list[tuple[ColumnIndex, bool]], rows: np.ndarray | None = None) -> np.ndarray:
+    """Stable argsort (of every row, or of ``rows``) on one integer key combined from the ranks, kept
+    in the smallest unsigned type: numpy sorts 8- and 16-bit keys by radix, in linear time."""
     span = 1
     for index, _descending in indexes:
         span *= index.count + 1
-    if span >= 2**62:  # one combined integer key would overflow: numpy's lexsort is stable too
-        order = np.lexsort([_directed(index, descending) for index, descending in reversed(indexes)])
-    else:
-        combined = np.zeros(len(indexes[0][0].ranks), dtype=np.int64)
+    if len(indexes) == 1:
+        key = _directed(*indexes[0], rows)
+    elif span < 2**62:
+        key = np.zeros(len(indexes[0][0].ranks) if rows is None else len(rows), dtype=np.int64)
         for index, descending in indexes:
-            combined *= index.count + 1
-            combined += _directed(index, descending)
-        order = np.argsort(_smallest_unsigned(combined, span - 1), kind="stable")
+            key *= index.count + 1
+            key += _directed(index, descending, rows)
+        key = _smallest_unsigned(key, span - 1)
+    else:  # one combined integer key would overflow: numpy's lexsort is stable too
+        key = None
+        order = np.lexsort([_directed(index, descending, rows) for index, descending in reversed(indexes)])
+    if key is not None:
+        order = np.argsort(key, kind="stable")
     return order.astype(np.int32 if len(order) < 2**31 else np.int64, copy=False)
 
 
-def _directed(index: ColumnIndex, descending: bool) -> np.ndarray:
-    ranks = np.asarray(index.ranks, dtype=np.int64)
+def _directed(index: ColumnIndex, descending: bool, rows: np.ndarray | None = None) -> np.ndarray:
+    """The ranks as sort key (same small dtype); descending reverses the values but keeps nulls last."""
+    ranks = np.asarray(index.ranks) if rows is None else index.ranks[rows]
     if not descending:
         return ranks
-    return np.where(ranks < index.count, index.count - 1 - ranks, index.count)  # nulls stay last
+    reversed_ranks = np.subtract(index.count - 1, ranks, dtype=np.int64)
+    reversed_ranks[ranks == index.count] = index.count
+    return _smallest_unsigned(reversed_ranks, index.count)
 
 
 def matching_ranks(con, index: ColumnIndex, where: str, params: list) -> np.ndarray:
