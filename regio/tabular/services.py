@@ -155,7 +155,9 @@ def convert_resource(resource: TabularResource, *, new_download: Download | None
         resource.source_sha256 = fresh.sha256
         resource.next_remote_check_at = timezone.now() + conf.remote_check_interval()
     if result.row_count >= conf.sort_index_min_rows():
-        _build_sort_index(out, [c["name"] for c in result.columns])
+        # Columns of very many distinct values (identifiers, free text) are ranked only if a page sorts
+        # or filters on them: their distinct values would cost memory and disk for nothing otherwise.
+        _build_sort_index(out, [c["name"] for c in result.columns if (c.get("distinct") or 0) <= RANK_AT_CONVERSION_MAX_DISTINCT])
     previous = resource.parquet_path
     resource.status = Status.READY
     resource.error = ""
@@ -172,6 +174,9 @@ def convert_resource(resource: TabularResource, *, new_download: Download | None
         remove_index(Path(previous))
     _converted(resource)
     return resource
+
+
+RANK_AT_CONVERSION_MAX_DISTINCT = 1_000_000
 
 
 def _build_sort_index(parquet: Path, columns: list[str]) -> None:

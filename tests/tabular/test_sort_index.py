@@ -207,3 +207,18 @@ def test_a_large_file_is_ranked_at_conversion_and_pages_read_it(tabular_root, tm
     other = services.convert_resource(TabularResource.objects.create(resource_key="test:small", source=str(source), source_name="hg.csv"))
     selectors.page(other, [], sort="montant")
     assert not sortindex.index_root(other.parquet_path).exists()
+
+
+@pytest.mark.django_db
+def test_columns_of_very_many_distinct_values_are_ranked_only_when_used(tabular_root, tmp_path, settings, monkeypatch):
+    settings.TABULAR_SORT_INDEX_MIN_ROWS = 100
+    monkeypatch.setattr(services, "RANK_AT_CONVERSION_MAX_DISTINCT", 30)  # the sample: ~70 distinct objects, 3 conditions
+    source = french_haute_garonne(tmp_path / "hg.csv")
+    resource = services.convert_resource(TabularResource.objects.create(resource_key="test:many", source=str(source), source_name="hg.csv"))
+    ranked = {c["name"] for c in resource.columns if c["distinct"] <= 30}
+    assert "objet" not in ranked and "conditionsVersement" in ranked
+    folder = sortindex.index_dir(resource.parquet_path)
+    assert sum(p.name.startswith("ranks-") for p in folder.iterdir()) == len(ranked)
+    page = selectors.page(resource, [], sort="objet", page=3, page_size=5)  # ranked now, on first use
+    assert page["rows"] == read_page(resource.parquet_path, sort="objet", page=3, page_size=5)["rows"]
+    assert sum(p.name.startswith("ranks-") for p in folder.iterdir()) == len(ranked) + 1
