@@ -31,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import databases, peak_rss_mb, percentiles_ms, setup_django, write_result  # noqa: E402
+from common import cpu_clock, databases, peak_rss_mb, percentiles_ms, setup_django, write_result  # noqa: E402
 
 QUERIES = [
     ("subvention", {}),
@@ -130,22 +130,6 @@ def build_corpus(size: int) -> dict:
             "publishers": len(publishers)}
 
 
-def _cpu_clock(connection):
-    """A clock of the CPU time used by this process and, on PostgreSQL, by its server backend."""
-    if connection.vendor != "postgresql":
-        return time.process_time
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_backend_pid()")
-        stat = Path(f"/proc/{cur.fetchone()[0]}/schedstat")
-    if not os.access(stat, os.R_OK):  # server elsewhere: the client's CPU only
-        return time.process_time
-
-    def clock():
-        return time.process_time() + int(stat.read_text().split()[0]) / 1e9
-
-    return clock
-
-
 def measure(label: str, size: int, out: Path) -> None:
     from django.db import connection
     from django.test import Client
@@ -169,15 +153,15 @@ def measure(label: str, size: int, out: Path) -> None:
     hits = {}
     for q, f in QUERIES:  # warm-up (caches, statement preparation)
         hits[f"{q} {f}".strip()] = run_query(q, f)
-    cpu_clock = _cpu_clock(connection)
+    clock = cpu_clock(connection)
     figures["load_avg_1min_before_search"] = round(os.getloadavg()[0], 2)
     samples, cpu = [], []
     for _ in range(5):
         for q, f in QUERIES:
-            t, c = time.perf_counter(), cpu_clock()
+            t, c = time.perf_counter(), clock()
             run_query(q, f)
             samples.append(time.perf_counter() - t)
-            cpu.append(cpu_clock() - c)
+            cpu.append(clock() - c)
     figures["search_with_facets"] = percentiles_ms(samples)
     # CPU time of each search: this process (Django + SQLite, which runs in-process) plus, on
     # PostgreSQL, the server backend serving this connection (/proc/<pid>/schedstat). On a

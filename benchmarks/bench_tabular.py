@@ -113,16 +113,25 @@ def count_sqlite(path: Path) -> int:
 
 def child_regio(csv_path: str, work: str) -> None:
     setup_django()
+    from regio.tabular import services
     from regio.tabular.models import TabularResource
-    from regio.tabular.services import convert_resource
 
+    ranking = []  # the sort index built at the end of the conversion (timed apart, included in "s")
+    build_sort_index = services._build_sort_index
+
+    def timed_build(*args):
+        began = time.perf_counter()
+        build_sort_index(*args)
+        ranking.append(time.perf_counter() - began)
+
+    services._build_sort_index = timed_build
     resource = TabularResource.objects.create(resource_key="bench:1", source=csv_path, source_name=Path(csv_path).name)
     start = time.perf_counter()
-    resource = convert_resource(resource)
+    resource = services.convert_resource(resource)
     elapsed = time.perf_counter() - start
     if resource.status != "ready":
         raise SystemExit(resource.error)
-    print(json.dumps({"s": elapsed, "rows": resource.row_count, "parquet": resource.parquet_path, "dialect": {k: resource.dialect[k] for k in ("encoding", "delimiter", "decimal_comma", "date_formats")}}))
+    print(json.dumps({"s": elapsed, "sort_index_s": round(sum(ranking), 2), "rows": resource.row_count, "parquet": resource.parquet_path, "dialect": {k: resource.dialect[k] for k in ("encoding", "delimiter", "decimal_comma", "date_formats")}}))
 
 
 def child_pandas(csv_path: str, work: str) -> None:
@@ -163,7 +172,7 @@ def page_workload(rng: random.Random, count: int):
             produced += 1
 
 
-def page_queries(parquet: Path, queries: int) -> tuple[list[float], list[float], list[float]]:
+def page_queries(parquet: Path, queries: int) -> tuple[list[float], list[float], list[float], list[float]]:
     """Time ``queries`` page queries through the code path of the API and the preview (``selectors.page``)."""
     django_dir = setup_django()  # its own temporary database; Django's default cache (local memory) keeps the totals
     from regio.tabular import selectors
@@ -174,14 +183,15 @@ def page_queries(parquet: Path, queries: int) -> tuple[list[float], list[float],
         resource_key="bench:page", source=str(parquet), status=Status.READY, parquet_path=str(parquet)
     )
     selectors.page(resource, [], page=1, page_size=1)  # warm-up: opens the shared reader database once per process
-    samples, cold, warm = [], [], []
+    samples, cold, warm, cpu = [], [], [], []
     seen: dict[tuple, int] = {}
     for params, sort, page, _first_of_session in page_workload(random.Random(5), queries):
         key = tuple(sorted(params))
         new_filter = key not in seen  # never counted before: the total is computed during this query
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = selectors.page(resource, params, sort=sort, page=page, page_size=20)
         elapsed = time.perf_counter() - start
+        cpu.append(time.process_time() - start_cpu)  # this process and its DuckDB threads (no database query here)
         samples.append(elapsed)
         (cold if new_filter else warm).append(elapsed)
         if new_filter:  # checked once per filter set, outside the timing: the total is the real count
@@ -189,13 +199,16 @@ def page_queries(parquet: Path, queries: int) -> tuple[list[float], list[float],
         assert result["total"] == seen[key], (params, result["total"], seen[key])
         assert len(result["rows"]) == max(0, min(20, result["total"] - (page - 1) * 20)), (params, page)
     shutil.rmtree(django_dir, ignore_errors=True)
-    return samples, cold, warm
+    return samples, cold, warm, cpu
 
 
-def page_figures(samples: list[float], cold: list[float], warm: list[float]) -> dict:
+def page_figures(samples: list[float], cold: list[float], warm: list[float], cpu: list[float], load: tuple) -> dict:
     page = percentiles_ms(samples)
     return {
         "page_query": {"description": PAGE_QUERY_DESCRIPTION, **page},
+        "page_query_cpu": {"description": "temps CPU du processus (fils DuckDB compris) par requête", **percentiles_ms(cpu)},
+        "page_query_slowest_ms": [round(x * 1000, 1) for x in sorted(samples)[-6:]],
+        "page_query_load_average": {"start": load[0], "end": load[1]},
         "page_query_p95_ms": page["p95_ms"],
         "page_query_new_filter": {"description": "filtres jamais vus : le total est compté pendant la requête", **(percentiles_ms(cold) if cold else {"calls": 0})},
         "page_query_same_filter": {"description": "page ou tri suivant sur des filtres déjà vus (total en cache)", **(percentiles_ms(warm) if warm else {"calls": 0})},
@@ -215,7 +228,9 @@ def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None, ma
         regio = run_child([PYTHON, __file__, "--child", "regio", str(source), str(work)], env=env)
         regio_var = Path(regio["parquet"]).parents[2]
         if only_regio:
-            samples, cold, warm = page_queries(Path(regio["parquet"]), queries)
+            load_start = os.getloadavg()
+            samples, cold, warm, cpu = page_queries(Path(regio["parquet"]), queries)
+            load = (load_start, os.getloadavg())
             assert regio["rows"] == rows, (regio["rows"], rows)
             return {
                 "rows": rows,
@@ -224,7 +239,9 @@ def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None, ma
                 "regio_ingest_s": round(regio["s"], 2),
                 "regio_rows_per_s": round(rows / regio["s"]),
                 "regio_peak_rss_mb": regio["peak_rss_mb"],
-                **page_figures(samples, cold, warm),
+                "regio_cpu_s": regio["cpu_s"],
+                "regio_sort_index_s": regio["sort_index_s"],
+                **page_figures(samples, cold, warm, cpu, load),
             }
         # sqlite-utils exactly as a Datasette user types it (4.x detects column types by default, commits
         # one transaction per batch); also with --no-detect-types (all TEXT), its fastest CSV mode. On
@@ -244,7 +261,9 @@ def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None, ma
         pandas = run_child([PYTHON, __file__, "--child", "pandas", str(source), str(work)])
         assert regio["rows"] == rows and pandas["rows"] == rows, (regio["rows"], pandas["rows"], rows)
 
-        samples, cold, warm = page_queries(Path(regio["parquet"]), queries)
+        load_start = os.getloadavg()
+        samples, cold, warm, cpu = page_queries(Path(regio["parquet"]), queries)
+        load = (load_start, os.getloadavg())
         regio_rate = rows / regio["s"]  # the conversion itself (sniff, Parquet, profile), not Django's start-up
         sqlite_rate = sqlite_rows / sqlite_utils["wall_s"]
         sqlite_text_rate = sqlite_rows / sqlite_text["wall_s"]
@@ -256,6 +275,7 @@ def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None, ma
             "regio_ingest_s": round(regio["s"], 2),
             "regio_child_wall_s": round(regio["wall_s"], 2),
             "regio_cpu_s": regio["cpu_s"],
+            "regio_sort_index_s": regio["sort_index_s"],
             "regio_rows_per_s": round(regio_rate),
             "regio_peak_rss_mb": regio["peak_rss_mb"],
             "regio_dialect": regio["dialect"],
@@ -275,7 +295,7 @@ def measure(size_mb: int, queries: int, sqlite_utils_rows: int | None = None, ma
             "ratio_regio_over_sqlite_utils": round(regio_rate / sqlite_rate, 2),
             "ratio_regio_over_sqlite_utils_no_detect_types": round(regio_rate / sqlite_text_rate, 2),
             "ratio_regio_over_pandas": round(regio_rate / pandas_rate, 2),
-            **page_figures(samples, cold, warm),
+            **page_figures(samples, cold, warm, cpu, load),
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from regio.accounts.models import Organisation
-from regio.core.ingest.bulk import insert_rows
+from regio.core.ingest.bulk import insert_objects, insert_rows
 from regio.core.models import PublicationStatus
 
 from . import search
@@ -622,7 +622,7 @@ class HarvestedDataset:
     fields: dict[str, Any]  # Dataset fields: title, description, licence, themes, keywords, frequency, …
     publisher: Organisation
     territories: list[tuple[str, str, str]] = field(default_factory=list)
-    resources: list[dict] = field(default_factory=list)  # [{title, url, format, description}]
+    resources: list[dict] = field(default_factory=list)  # [{title, url, format, description, schema}]
     harvest_source: str = ""  # the primary source's id
     remote_id: str = ""  # the record's id at that source
     dataset: Dataset | None = None
@@ -711,7 +711,9 @@ def save_harvested_datasets(entries: list[HarvestedDataset], *, source_name: str
         ]
         if clash:
             Dataset.objects.filter(pk__in=clash).update(remote_id="")
-    Dataset.objects.bulk_create([e.dataset for e in new], batch_size=500)
+    # One prepared INSERT (bulk_create of this ~30-column table is cut into ~30-row batches on SQLite),
+    # ids read back by slug (unique_slugs gave each one).
+    insert_objects([e.dataset for e in new], key=["slug"])
     if old:
         for e in old:
             e.dataset.updated_at = now
@@ -765,11 +767,11 @@ def _save_harvested_resources(entries: list[HarvestedDataset], old_ids: list[int
         for position, res in enumerate(e.resources):
             keep.add(res["url"])
             values = {"title": res["title"], "format": res["format"], "description": res["description"],
-                      "position": position, "media_type": MEDIA_TYPES.get(res["format"], "")}
+                      "position": position, "media_type": MEDIA_TYPES.get(res["format"], ""), "schema": res.get("schema") or ""}
             current = current_by_url.get(res["url"])
             if current is None:
                 to_create.append((e.dataset.pk, res["url"], values["title"], values["format"], values["description"],
-                                  position, values["media_type"]))
+                                  position, values["media_type"], values["schema"]))
                 changed = True
             elif any(getattr(current, k) != v for k, v in values.items()):
                 for k, v in values.items():
@@ -782,5 +784,7 @@ def _save_harvested_resources(entries: list[HarvestedDataset], old_ids: list[int
         e.resources_changed = changed or bool(removed) or e.dataset.pk not in old_set
     if gone:
         Resource.objects.filter(pk__in=gone).delete()
-    insert_rows(Resource, ["dataset", "url", "title", "format", "description", "position", "media_type"], to_create)
-    Resource.objects.bulk_update(to_update, ["title", "format", "description", "position", "media_type", "updated_at"], batch_size=200)
+    insert_rows(Resource, ["dataset", "url", "title", "format", "description", "position", "media_type", "schema"], to_create)
+    Resource.objects.bulk_update(
+        to_update, ["title", "format", "description", "position", "media_type", "schema", "updated_at"], batch_size=200
+    )

@@ -3,6 +3,7 @@ elsewhere. Each chart goes with its data table and CSV in the templates."""
 
 from __future__ import annotations
 
+import math
 import re
 from html import escape
 
@@ -143,6 +144,79 @@ def treemap(rows: list[tuple[str, float, str]], *, title: str, description: str,
     )
 
 
+# ------------------------------------------------------------------------------ sunburst
+
+def _polar(cx: float, cy: float, r: float, angle: float) -> tuple[float, float]:
+    return cx + r * math.cos(angle), cy + r * math.sin(angle)
+
+
+def ring_segment(cx: float, cy: float, r0: float, r1: float, a0: float, a1: float) -> str:
+    """SVG path of the ring between radii ``r0`` < ``r1`` from angle ``a0`` to ``a1`` (radians,
+    clockwise from 12 o'clock once offset). A full turn is drawn as two halves (an arc whose ends
+    coincide draws nothing)."""
+    if a1 - a0 >= 2 * math.pi - 1e-9:
+        mid = a0 + math.pi
+        return ring_segment(cx, cy, r0, r1, a0, mid) + " " + ring_segment(cx, cy, r0, r1, mid, a0 + 2 * math.pi)
+    large = 1 if a1 - a0 > math.pi else 0
+    x0, y0 = _polar(cx, cy, r1, a0)
+    x1, y1 = _polar(cx, cy, r1, a1)
+    x2, y2 = _polar(cx, cy, r0, a1)
+    x3, y3 = _polar(cx, cy, r0, a0)
+    return (f"M{x0:.2f},{y0:.2f} A{r1},{r1} 0 {large} 1 {x1:.2f},{y1:.2f} "
+            f"L{x2:.2f},{y2:.2f} A{r0},{r0} 0 {large} 0 {x3:.2f},{y3:.2f} Z")
+
+
+def sunburst(tree: list[dict], *, title: str, description: str, uid: str, center: str = "",
+             value_format=euros, size: int = 440) -> str:
+    """Two-level sunburst: ``tree`` = [{label, value, href, children: [{label, value, href}]}].
+    The inner ring holds the first level, the outer ring each item's sub-levels, angles
+    proportional to amounts (from 12 o'clock, clockwise, largest first). Items with a link drill
+    down (keyboard: Tab then Enter); each segment has a ``<title>``. Non-positive values are left
+    out of the drawing (they stay in the data table)."""
+    items = sorted((n for n in tree if n["value"] > 0), key=lambda n: -n["value"])
+    total = sum(n["value"] for n in items)
+    if not items or not total:
+        return ""
+    cx = cy = size / 2
+    r_hole, r_mid, r_out = size * 0.17, size * 0.32, size * 0.48
+    start = -math.pi / 2
+    parts = []
+    for i, node in enumerate(items):
+        span = 2 * math.pi * node["value"] / total
+        text = f"{node['label']} : {value_format(node['value'])} ({node['value'] / total:.1%})".replace(".", ",")
+        seg = f'<path d="{ring_segment(cx, cy, r_hole, r_mid, start, start + span)}" class="sb sb{i % 6}"><title>{escape(text)}</title></path>'
+        if span > 0.35:  # room for the code in the ring
+            lx, ly = _polar(cx, cy, (r_hole + r_mid) / 2, start + span / 2)
+            code = node["label"].split(" ", 1)[0]
+            seg += f'<text x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="middle" class="sb-label">{escape(code[:6])}</text>'
+        if node.get("href"):
+            seg = f'<a href="{escape(node["href"])}">{seg}</a>'
+        parts.append(seg)
+        children = sorted((c for c in node.get("children", []) if c["value"] > 0), key=lambda c: -c["value"])
+        child_total = sum(c["value"] for c in children)
+        a = start
+        for child in children:
+            # the children share their parent's angle in proportion to their amounts
+            c_span = span * child["value"] / child_total
+            c_text = (f"{child['label']} : {value_format(child['value'])} ({child['value'] / total:.1%} du total, "
+                      f"{child['value'] / node['value']:.0%} de {node['label']})").replace(".", ",")
+            cseg = (f'<path d="{ring_segment(cx, cy, r_mid + 2, r_out, a, a + c_span)}" class="sb sb{i % 6} sb-outer">'
+                    f"<title>{escape(c_text)}</title></path>")
+            if child.get("href"):
+                cseg = f'<a href="{escape(child["href"])}">{cseg}</a>'
+            parts.append(cseg)
+            a += c_span
+        start += span
+    middle = (f'<text x="{cx}" y="{cy - 4}" text-anchor="middle" class="sb-center">Total</text>'
+              f'<text x="{cx}" y="{cy + 14}" text-anchor="middle" class="sb-center">{escape(center or value_format(total))}</text>')
+    role = "group" if any(n.get("href") for n in items) or any(c.get("href") for n in items for c in n.get("children", [])) else "img"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" role="{role}" class="finance-chart sunburst" '
+        f'aria-labelledby="{uid}-t {uid}-d"><title id="{uid}-t">{escape(title)}</title>'
+        f'<desc id="{uid}-d">{escape(description)}</desc>' + "".join(parts) + middle + "</svg>"
+    )
+
+
 # ------------------------------------------------------------------------------ standalone files
 
 # the page's CSS classes as SVG presentation attributes, for the downloaded SVG and its PNG
@@ -160,8 +234,13 @@ PRESENTATION = {
     "q5": 'fill="#08306b" stroke="#ffffff" stroke-width=".3"',
 }
 TREEMAP_FILLS = ["#1f4e8c", "#8a2b00", "#2e6b30", "#5b3a8c", "#7a5a00", "#00606b"]
+SUNBURST_OUTER_FILLS = ["#6f8fc0", "#c07a5a", "#79a87b", "#9a83c0", "#b59a4f", "#5aa3ad"]
 for _i, _fill in enumerate(TREEMAP_FILLS):
     PRESENTATION[f"tm tm{_i}"] = f'fill="{_fill}" stroke="#ffffff"'
+    PRESENTATION[f"sb sb{_i}"] = f'fill="{_fill}" stroke="#ffffff"'
+    PRESENTATION[f"sb sb{_i} sb-outer"] = f'fill="{SUNBURST_OUTER_FILLS[_i]}" stroke="#ffffff"'
+PRESENTATION["sb-label"] = 'font-size="12" fill="#ffffff" font-family="sans-serif"'
+PRESENTATION["sb-center"] = 'font-size="13" fill="#1e1e1e" font-family="sans-serif"'
 
 _CLASS = re.compile(r'class="([^"]+)"')
 _VIEWBOX = re.compile(r'<svg([^>]*?) viewBox="0 0 (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)"')

@@ -97,6 +97,41 @@ def demo_budget_csv(org: Organisation, year: int, folder: Path) -> Path:
     return path
 
 
+LILLE_SIRET = "21590350100017"  # Hôtel de ville de Lille: SIREN 215903501 (INSEE numbering 21 + 59 + 0 + 350 + key)
+
+# (compte, fonction M14, débit k€, crédit k€): real M14 accounts and functions, demo amounts
+DEMO_BALANCE = [
+    ("6411", "020", 61000, 0), ("6411", "212", 38000, 0), ("6411", "411", 14500, 0), ("6411", "822", 17200, 0),
+    ("6413", "64", 9800, 0), ("6451", "020", 21500, 0), ("60611", "813", 2100, 0), ("60612", "814", 6400, 0),
+    ("611", "812", 24800, 0), ("611", "251", 12600, 0), ("6574", "025", 9100, 0), ("6574", "33", 7600, 0),
+    ("6574", "40", 5200, 0), ("657362", "520", 18700, 0), ("66111", "01", 7300, 0), ("6231", "023", 1200, 0),
+    ("73111", "01", 0, 151200), ("7411", "01", 0, 61800), ("74123", "01", 0, 17900), ("7066", "64", 0, 3100),
+    ("7067", "251", 0, 5400), ("752", "71", 0, 2600),
+    ("2313", "212", 18200, 0), ("2313", "411", 9700, 0), ("2152", "822", 12400, 0), ("2183", "020", 3100, 0),
+    ("2042", "72", 2500, 0), ("1641", "01", 30500, 25000), ("10222", "01", 0, 6900), ("1021", "01", 0, 1200),
+    ("4011", "", 98000, 97500), ("515", "", 350000, 349000),  # tiers and treasury: not budget lines
+]
+
+
+def demo_balance_csv(folder: Path, year: int = 2021) -> Path:
+    """A DGFiP account balance (``;``, decimal points, the columns of the DGFiP's open dataset with
+    the crossed nature–function presentation) for the commune of Lille: real SIRET, M14 accounts
+    and functions, demo amounts."""
+    path = folder / f"balance-dgfip-lille-{year}.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        w = csv.writer(handle, delimiter=";")
+        w.writerow(["exer", "ident", "ndept", "lbudg", "insee", "cbudg", "ctype", "cstyp", "nomen", "siren", "cregi",
+                    "categ", "compte", "fonction", "obnetdeb", "obnetcre", "onbdeb", "onbcre", "sd", "sc"])
+        for compte, fonction, debit, credit in DEMO_BALANCE:
+            budgetary = compte[:1] in "1267"
+            d, c = (debit * 1000, credit * 1000) if budgetary else (0, 0)
+            nd, nc = (0, 0) if budgetary else (debit * 1000, credit * 1000)
+            w.writerow([year, LILLE_SIRET, "059", "COMMUNE DE LILLE", "350", "1", "101", "00", "M14", LILLE_SIRET[:9],
+                        "032", "Commune", compte, fonction, f"{d:.2f}", f"{c:.2f}", f"{nd:.2f}", f"{nc:.2f}",
+                        f"{max(d + nd - c - nc, 0):.2f}", f"{max(c + nc - d - nd, 0):.2f}"])
+    return path
+
+
 def _grantor_org(path: Path) -> Organisation | None:
     """The organisation of the demo région whose SIREN is the file's grantor (the Somme file is
     really from the Département de la Somme, in région 32)."""
@@ -152,5 +187,13 @@ def load_demo(out) -> None:
                     nomenclature="M52", is_demo=True, check_permission=False, publish=False,
                 )
             out.write(f"  budget M52 de démonstration : {org.name} (2021–2023)\n")
+    lille = Organisation.objects.filter(kind=Organisation.Kind.COMMUNE, commune_id="59350").first()
+    if lille is not None:
+        with tempfile.TemporaryDirectory(prefix="regio-finance-demo-") as tmp:
+            batch = services.run_import(
+                "budget", demo_balance_csv(Path(tmp)), organisation=lille, origin=ImportBatch.Origin.DEMO,
+                is_demo=True, check_permission=False, publish=False, siren=LILLE_SIRET[:9],
+            )
+        out.write(f"  balance comptable DGFiP de démonstration : {lille.name} 2021 ({batch.rows_imported} lignes)\n")
     services.publish_consolidated()
     out.write("  jeu de données « Subventions consolidées du territoire » publié\n")

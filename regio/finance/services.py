@@ -19,7 +19,7 @@ from regio.accounts.models import Organisation
 from regio.accounts.permissions import can_edit_for
 from regio.tabular.engine.errors import TabularError
 
-from .importers import scdl, totem
+from .importers import balance, scdl, totem
 from .importers.reader import read_rows
 from .models import BudgetLine, ImportBatch, QuarantinedRow, Subsidy
 
@@ -110,21 +110,28 @@ def _existing(model, hashes: list[str]) -> set[str]:
 def run_import(
     kind: str, path: Path, *, organisation: Organisation | None, user=None, origin: str = ImportBatch.Origin.UPLOAD,
     file_name: str = "", source_key: str = "", nomenclature: str = "M57", is_demo: bool = False,
-    resolver: CommuneResolver | None = None, check_permission: bool = True, publish: bool = True,
+    resolver: CommuneResolver | None = None, check_permission: bool = True, publish: bool = True, siren: str = "",
 ) -> ImportBatch:
-    """Import one SCDL file. Valid rows are imported, failing rows quarantined with their French
-    reason; a file already imported (same SHA-256 and kind) changes nothing."""
+    """Import one SCDL file (or, for budgets, a TOTEM document or a DGFiP account balance). Valid
+    rows are imported, failing rows quarantined with their French reason; a file already imported
+    (same SHA-256 and kind) changes nothing. ``siren`` keeps the lines of one collectivité of a
+    DGFiP balance (default: the organisation's SIREN)."""
     path = Path(path)
     if check_permission and organisation is not None:
         require_import_for(user, organisation)
     if kind not in ImportBatch.Kind.values:
         raise ImportRefused(f"Type d'import « {kind} » inconnu (subventions ou budget).")
     digest = sha256_of(path)
-    previous = ImportBatch.objects.filter(kind=kind, file_sha256=digest, status=ImportBatch.Status.DONE).first()
+    scope = siren or (organisation.siren if organisation is not None else "")
+    previous = next((
+        b for b in ImportBatch.objects.filter(kind=kind, file_sha256=digest, status=ImportBatch.Status.DONE)
+        # one DGFiP balance file holds many collectivités: the same file for another SIREN is a new import
+        if "balance_dgfip" not in b.report or b.report["balance_dgfip"].get("siren", "") == scope
+    ), None)
     if previous is not None:
         previous.report = {**previous.report, "reimport": "Ce fichier a déjà été importé : rien n'a changé."}
         return previous
-    totem_header = totem_stats = None
+    totem_header = totem_stats = balance_stats = None
     if kind == "budget" and totem.looks_like_totem(path):
         try:
             totem_header, rows, totem_stats = totem.read_document(path)
@@ -137,7 +144,25 @@ def run_import(
             columns, rows = read_rows(path)
         except TabularError as exc:
             raise ImportRefused(str(exc)) from exc
-        missing = scdl.missing_subsidy_columns(columns) if kind == "subventions" else scdl.missing_budget_columns(columns)
+        if kind == "budget" and balance.looks_like_balance(columns):
+            missing = balance.missing_columns(columns)
+            if not scope and origin == ImportBatch.Origin.UPLOAD:
+                # a national balance holds every collectivité of France: an agent imports their own lines only
+                raise ImportRefused(
+                    "Cette balance comptable DGFiP ne peut être importée que pour une collectivité identifiée : "
+                    f"le SIREN de « {organisation.name if organisation else 'l’organisation'} » n'est pas renseigné "
+                    "(à compléter dans la fiche de l'organisation)."
+                )
+            balance_stats = {"lines": 0, "other_collectivites": 0, "non_budget_accounts": 0, "zero_lines": 0, "siren": scope}
+            rows = balance.translate(balance.read_lines(path, columns, siren=scope, stats=balance_stats),
+                                     siren=scope, stats=balance_stats)
+        else:
+            missing = scdl.missing_subsidy_columns(columns) if kind == "subventions" else scdl.missing_budget_columns(columns)
+    if missing and balance_stats is not None:
+        raise ImportRefused(
+            f"Colonnes obligatoires absentes de la balance comptable DGFiP : {', '.join(missing)}. "
+            f"Colonnes trouvées : {', '.join(columns)}."
+        )
     if missing:
         raise ImportRefused(
             f"Colonnes obligatoires absentes du fichier : {', '.join(missing)}. "
@@ -160,10 +185,46 @@ def run_import(
                 batch.report.update({"format": "TOTEM (DocumentBudgetaire XML)", "totem": totem_header,
                                      "zero_lines": totem_stats["zero_lines"]})
                 batch.rows_read += totem_stats["zero_lines"]
+            if balance_stats is not None:
+                _check_balance_scope(batch, balance_stats)
+            batch.report["unchecked_codes"] = _unchecked_codes(batch)
             batch.save(update_fields=["report", "rows_read"])
     if publish and kind == "subventions":
         transaction.on_commit(_schedule_publication)
     return batch
+
+
+def _unchecked_codes(batch: ImportBatch) -> list[str]:
+    """French warnings for the nomenclatures of the batch without an official plan de compte: their
+    codes were accepted unchecked (only labelled from the partial tables when known)."""
+    from . import nomenclature
+
+    out = []
+    for nomen in sorted(set(batch.budget_lines.values_list("nomenclature", flat=True))):
+        plan = nomenclature.plan(nomen)
+        if plan is not None and plan.complete:
+            continue
+        lines = batch.budget_lines.filter(nomenclature=nomen)
+        unlabelled = lines.filter(nature_label="").values("nature_code").distinct().count()
+        out.append(
+            f"Codes {nomen} non vérifiés : aucun plan de compte officiel {nomen} n'est chargé "
+            f"(commande « regio finance load-plan FICHIER ») ; {unlabelled} code(s) nature sans libellé."
+        )
+    return out
+
+
+def _check_balance_scope(batch: ImportBatch, stats: dict) -> None:
+    """Record what a DGFiP balance import left aside; refuse (rolling back) a balance holding no
+    line of the requested collectivité."""
+    kept = stats["lines"] - stats["other_collectivites"]
+    if stats["siren"] and stats["lines"] and not kept:
+        raise ImportRefused(
+            f"Aucune ligne de cette balance comptable ne concerne le SIREN {stats['siren']} "
+            f"({stats['lines']} ligne(s) lue(s), toutes d'autres collectivités)."
+        )
+    # the nomenclature is that of each line (``nomen``), not the form's default
+    found = sorted(set(batch.budget_lines.values_list("nomenclature", flat=True)))
+    batch.report.update({"format": balance.FORMAT, "balance_dgfip": stats, "nomenclature": ", ".join(found) or "—"})
 
 
 def _quarantine(batch, line, raw, reasons, parsed=None) -> QuarantinedRow:
@@ -437,8 +498,9 @@ def can_correct(user, batch: ImportBatch) -> bool:
 
 
 def _batch_nomenclature(batch: ImportBatch) -> str:
-    found = batch.report.get("nomenclature") or batch.budget_lines.values_list("nomenclature", flat=True).first()
-    return found or "M57"
+    found = batch.report.get("nomenclature") or batch.budget_lines.values_list("nomenclature", flat=True).first() or ""
+    found = found.split(",")[0].strip()  # a DGFiP balance may list several ("M14, M52")
+    return found if found in scdl.nomenclature.NOMENCLATURES else "M57"
 
 
 def correct_quarantined_row(user, row: QuarantinedRow, values: dict[str, str]) -> tuple[object | None, list[str]]:

@@ -209,6 +209,41 @@ def _treemap_summary(parts: list[dict]) -> str:
     return f"Les plus gros postes : {text}."
 
 
+def _sunburst_chart(parts: list[dict], lines, by: str, base: dict, direction: str, label: str, prefix: str) -> dict:
+    """Two levels of the breakdown in one picture: each item of ``parts`` and its sub-levels."""
+    def href(item):
+        return "" if item["leaf"] else "?" + urlencode({**base, "code": item["code"]})
+
+    tree, rows = [], []
+    total = sum(p["total"] for p in parts if p["total"] > 0) or 1
+    for p in parts:
+        children = [] if p["leaf"] else selectors.breakdown(lines, by, prefix=p["code"])
+        name = f"{p['code']} {p['label']}".strip()
+        tree.append({"label": name, "value": p["total"], "href": href(p),
+                     "children": [{"label": f"{c['code']} {c['label']}".strip(), "value": c["total"], "href": href(c)}
+                                  for c in children]})
+        rows.append([1, p["code"], p["label"], "", f"{p['total'] / 100:.2f}", f"{p['total'] / total:.1%}"])
+        rows += [[2, c["code"], c["label"], p["code"], f"{c['total'] / 100:.2f}", f"{c['total'] / total:.1%}"] for c in children]
+    biggest = sorted((r for r in rows if r[0] == 2), key=lambda r: -float(r[4]))[:3]
+    detail = ", ".join(f"{r[1]} {r[2]}".strip() + f" ({r[5]})" for r in biggest)
+    level = f"des sous-niveaux de {prefix}" if prefix else "des postes de premier niveau"
+    description = (
+        f"Diagramme en anneaux des {direction}s par {label} : l'anneau intérieur montre {level}, l'anneau extérieur "
+        "la subdivision de chacun ; l'angle de chaque secteur est proportionnel à son montant, en partant du haut "
+        f"dans le sens des aiguilles d'une montre, du plus grand au plus petit. {_treemap_summary(parts)}"
+        + (f" Plus grosses subdivisions : {detail}." if detail else "")
+        + " Les secteurs qui ont des sous-niveaux sont des liens vers le détail (touche Tab puis Entrée). "
+        "Toutes les valeurs sont dans le tableau des données."
+    )
+    return _chart(
+        "anneaux", f"Répartition des {direction}s par {label} sur deux niveaux", description,
+        ["niveau", "code", "libelle", "code_parent", "montant_eur", "part"], rows,
+        charts.sunburst(tree, title=f"{direction.capitalize()}s par {label}, deux niveaux",
+                        description="Angles proportionnels aux montants ; anneau intérieur : premier niveau, anneau extérieur : sous-niveaux.",
+                        uid="c-sb"),
+    )
+
+
 def budgets(request):
     collectivites = selectors.budget_collectivites()
     siret = request.GET.get("collectivite") or (collectivites[0]["collectivite_siret"] if collectivites else "")
@@ -241,6 +276,7 @@ def budgets(request):
                              "" if p["leaf"] else "?" + urlencode({**base, "code": p["code"]})) for p in parts],
                            title=f"{direction.capitalize()}s par {label}", description="Surfaces proportionnelles aux montants.", uid="c-rep"),
         ),
+        _sunburst_chart(parts, lines.filter(direction=direction), by, base, direction, label, prefix),
         _chart(
             "evolution", "Évolution au fil des exercices", "Total des dépenses et des recettes par exercice et type de budget.",
             ["annee", "type", "sens", "montant_eur"], [[r["year"], r["budget_type"], r["direction"], f"{r['total'] / 100:.2f}"] for r in evo],

@@ -8,11 +8,13 @@ Record keys: ``title``, ``description``, ``identifier`` (URI or dct:identifier),
 ``publisher`` (name), ``publisher_siren``, ``licence`` (raw), ``themes`` (raw list), ``keywords``,
 ``frequency`` (raw), ``insee`` (codes found in the metadata), ``bbox`` ([west, south, east, north]),
 ``temporal_start`` / ``temporal_end`` (ISO dates), ``contact_name``, ``contact_email``,
-``resources`` ([{title, url, format, description}]), ``modified``.
+``resources`` ([{title, url, format, description, schema}]; ``schema`` raw as the portal gives it, see
+:func:`schema_url`), ``modified``.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -27,8 +29,21 @@ def fold(value) -> str:
     return re.sub(r"[^a-z0-9.]+", " ", text).strip()
 
 
+def per_value(fn):
+    """Memoise a pure mapping of one raw string: a portal's records repeat the same few licences,
+    themes, frequencies and formats (other types are mapped each time)."""
+    cached = functools.lru_cache(maxsize=4096)(fn)
+
+    @functools.wraps(fn)
+    def mapped(raw):
+        return cached(raw) if isinstance(raw, str) else fn(raw)
+
+    return mapped
+
+
 # --------------------------------------------------------------------------- licences
 
+@per_value
 def map_licence(raw) -> str | None:
     """The many spellings of Licence Ouverte, ODbL, CC… → catalogue licence id (None if unknown)."""
     text = fold(raw)
@@ -62,6 +77,7 @@ UNSPECIFIED_SPELLINGS = {
 }
 
 
+@per_value
 def is_unspecified_licence(raw) -> bool:
     """No licence at all, or one of the spellings that say the publisher gave none."""
     text = fold(raw)
@@ -96,6 +112,7 @@ _THEME_PATTERNS = [
 ]
 
 
+@per_value
 def map_theme(raw) -> str | None:
     value = str(raw or "").strip()
     if not value:
@@ -129,6 +146,7 @@ FREQUENCY_WORDS = {
 }
 
 
+@per_value
 def map_frequency(raw) -> str | None:
     value = str(raw or "").strip()
     if not value:
@@ -166,23 +184,75 @@ FORMAT_ALIASES = {
 def map_format(raw, url: str = "") -> str:
     value = str(raw or "").strip()
     if value:
-        tail = value.rstrip("/").rsplit("/", 1)[-1]
-        lowered = value.lower()
-        if lowered in FORMAT_ALIASES:
-            return FORMAT_ALIASES[lowered]
-        folded = fold(value.replace("(", " ").replace(")", " ")).replace(".", " ").strip()
-        if folded in FORMAT_ALIASES:
-            return FORMAT_ALIASES[folded]
-        if "/" in value and value.startswith("http"):  # EU file-type URI
-            return tail.lower().replace("_", "")[:20]
-        for key, code in FORMAT_ALIASES.items():
-            if key in folded and len(key) > 4:
-                return code
-        return folded.replace(" ", "")[:20]
+        return _format_of(value)
     path = url.split("?", 1)[0].rsplit("/", 1)[-1]
     if "." in path:
         return path.rsplit(".", 1)[-1].lower()[:20]
     return ""
+
+
+@per_value
+def _format_of(value: str) -> str:
+    tail = value.rstrip("/").rsplit("/", 1)[-1]
+    lowered = value.lower()
+    if lowered in FORMAT_ALIASES:
+        return FORMAT_ALIASES[lowered]
+    folded = fold(value.replace("(", " ").replace(")", " ")).replace(".", " ").strip()
+    if folded in FORMAT_ALIASES:
+        return FORMAT_ALIASES[folded]
+    if "/" in value and value.startswith("http"):  # EU file-type URI
+        return tail.lower().replace("_", "")[:20]
+    for key, code in FORMAT_ALIASES.items():
+        if key in folded and len(key) > 4:
+            return code
+    return folded.replace(" ", "")[:20]
+
+
+# --------------------------------------------------------------------------- schemas
+
+SCHEMA_DATA_GOUV = "https://schema.data.gouv.fr/schemas/{name}/{version}/schema.json"
+# dct:conformsTo also names standards that are no table schema (ISO 19115, OGC WMS/WFS, INSPIRE
+# regulations, the EU's DCAT-AP): writing them on a resource would send tabular validation and the
+# SCDL import to a document that cannot validate a file.
+NOT_SCHEMA_HOSTS = ("iso.org", "opengeospatial.org", "data.europa.eu", "inspire.ec.europa.eu", "eur-lex.europa.eu", "w3.org")
+SCHEMA_NAME_RE = re.compile(r"[\w.-]+/[\w.-]+")
+
+
+def schema_url(raw) -> str:
+    """The schema a resource follows, as a URL ("" when none is given or it cannot be one).
+
+    * udata: ``{"name": "etalab/schema-irve-statique", "version": "2.2.0", "url": null}`` →
+      ``https://schema.data.gouv.fr/schemas/etalab/schema-irve-statique/2.2.0/schema.json``
+      (``latest`` without a version; the ``url`` when the schema is not on schema.data.gouv.fr);
+    * CKAN (ckanext-validation / scheming): a URL, or the same as JSON text;
+    * DCAT ``dct:conformsTo``: the standard's URI (standards that are no table schema are left out).
+
+    An inline Table Schema (``{"fields": [...]}``) has no address: "".
+    """
+    if raw is None:
+        return ""
+    if isinstance(raw, list | tuple):
+        return next((url for url in map(schema_url, raw) if url), "")
+    if isinstance(raw, dict):
+        url = str(raw.get("url") or raw.get("path") or raw.get("@id") or "").strip()
+        name = str(raw.get("name") or "").strip()
+        if not url and SCHEMA_NAME_RE.fullmatch(name):
+            return SCHEMA_DATA_GOUV.format(name=name, version=str(raw.get("version") or "").strip() or "latest")
+        return schema_url(url) if url else ""
+    text = str(raw).strip()
+    if text.startswith(("{", "[")):
+        import json
+
+        try:
+            return schema_url(json.loads(text))
+        except ValueError:
+            return ""
+    if not text.startswith(("http://", "https://")) or len(text) > 500:
+        return SCHEMA_DATA_GOUV.format(name=text, version="latest") if SCHEMA_NAME_RE.fullmatch(text) else ""
+    host = text.split("/", 3)[2].split("@")[-1].split(":")[0].lower()
+    if any(host == h or host.endswith("." + h) for h in NOT_SCHEMA_HOSTS):
+        return ""
+    return text
 
 
 # --------------------------------------------------------------------------- territory
@@ -322,6 +392,7 @@ def map_record(record: dict, *, default_territory=None) -> Mapped:
             "url": url[:1000],
             "format": map_format(res.get("format"), url),
             "description": res.get("description") or "",
+            "schema": schema_url(res.get("schema")),
         })
     keywords = list(dict.fromkeys(str(k).strip().lower()[:100] for k in record.get("keywords") or [] if str(k).strip()))
     email = (record.get("contact_email") or "").strip()

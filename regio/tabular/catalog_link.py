@@ -124,6 +124,25 @@ def on_resource_deleted(sender, instance, **kwargs):
     delete_resource(resource_key(instance))
 
 
+def on_converted(sender, resource, **kwargs):
+    """A catalogue resource given by URL was downloaded and converted: its own size and SHA-256 now
+    describe the version served, and its modification date moves when the remote file changed.
+
+    A queryset update: no ``post_save``, so no new submission, and the resource's ``updated_at`` (what
+    a metadata edit changes) is left alone; only a resource still pointing at that URL is touched."""
+    from regio.catalog.models import Resource
+
+    from .services import is_remote
+
+    pk = resource_id(resource.resource_key)
+    if pk is None or resource.status != "ready" or not resource.source_sha256 or not is_remote(resource):
+        return
+    changes = {"size": resource.size_bytes, "checksum_sha256": resource.source_sha256}
+    if resource.source_changed_at:
+        changes["last_modified"] = resource.source_changed_at
+    Resource.objects.filter(pk=pk, url=resource.source, file="").exclude(checksum_sha256=resource.source_sha256).update(**changes)
+
+
 def connect():
     from django.apps import apps
     from django.db.models.signals import post_delete, post_save
@@ -134,3 +153,6 @@ def connect():
     from regio.catalog.signals import datasets_bulk_saved
 
     datasets_bulk_saved.connect(on_datasets_bulk_saved, dispatch_uid="tabular.catalog_datasets_bulk_saved")
+    from .signals import resource_converted
+
+    resource_converted.connect(on_converted, dispatch_uid="tabular.catalog_resource_converted")

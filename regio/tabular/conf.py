@@ -60,3 +60,8 @@ def total_cache_alias() -> str:
 def total_cache_seconds() -> int:
     """How long a row count is kept (the key changes anyway when the file is converted again)."""
     return int(_get("TABULAR_TOTAL_CACHE_SECONDS", str(24 * 3600)))
+
+
+def sort_index_min_rows() -> int:
+    """Sorted pages of files of at least this many rows read the sort index (below, DuckDB's top-N is quick)."""
+    return int(_get("TABULAR_SORT_INDEX_MIN_ROWS", "100000"))

@@ -62,7 +62,10 @@ total_cache = TotalCache()
 
 
 def page(resource: TabularResource, params, *, sort=None, page=1, page_size=20) -> dict:
-    return query.read_page(ready_parquet(resource), filters_params=params, sort=sort, page=page, page_size=page_size, total_cache=total_cache)
+    return query.read_page(
+        ready_parquet(resource), filters_params=params, sort=sort, page=page, page_size=page_size, total_cache=total_cache,
+        index_min_rows=conf.sort_index_min_rows(),
+    )
 
 
 def sql(resource: TabularResource, q: str, *, page=1, page_size=None) -> dict:

@@ -18,7 +18,9 @@ from regio.core.http import FetchError, fetch
 
 from . import conf
 from .engine.convert import convert_file
+from .engine.duck import reader_cursor
 from .engine.errors import TabularError
+from .engine.sortindex import ROW_NUMBER, build_all_columns, remove_index
 from .models import RemoteCheck, Status, TabularResource
 
 log = logging.getLogger(__name__)
@@ -152,6 +154,10 @@ def convert_resource(resource: TabularResource, *, new_download: Download | None
         resource.remote_last_modified = fresh.last_modified
         resource.source_sha256 = fresh.sha256
         resource.next_remote_check_at = timezone.now() + conf.remote_check_interval()
+    if result.row_count >= conf.sort_index_min_rows():
+        # Columns of very many distinct values (identifiers, free text) are ranked only if a page sorts
+        # or filters on them: their distinct values would cost memory and disk for nothing otherwise.
+        _build_sort_index(out, [c["name"] for c in result.columns if (c.get("distinct") or 0) <= RANK_AT_CONVERSION_MAX_DISTINCT])
     previous = resource.parquet_path
     resource.status = Status.READY
     resource.error = ""
@@ -165,8 +171,24 @@ def convert_resource(resource: TabularResource, *, new_download: Download | None
     resource.save()
     if previous and previous != str(out):
         Path(previous).unlink(missing_ok=True)
+        remove_index(Path(previous))
     _converted(resource)
     return resource
+
+
+RANK_AT_CONVERSION_MAX_DISTINCT = 1_000_000
+
+
+def _build_sort_index(parquet: Path, columns: list[str]) -> None:
+    """Rank the columns of a large file for sorted pages; if that fails, pages build what they need themselves."""
+    con = reader_cursor()
+    try:
+        if ROW_NUMBER not in columns:
+            build_all_columns(con, parquet, columns)
+    except Exception:  # noqa: BLE001 - an index is an optimisation, never a reason to fail a conversion
+        log.exception("index de tri de %s", parquet)
+    finally:
+        con.close()
 
 
 def _converted(resource: TabularResource) -> None:
@@ -193,6 +215,7 @@ def delete_resource(resource_key: str) -> None:
         return
     if resource.parquet_path:
         Path(resource.parquet_path).unlink(missing_ok=True)
+        remove_index(Path(resource.parquet_path))
     resource.delete()
 
 

@@ -25,8 +25,23 @@ def test_finance_pages_are_accessible(check_page, finance_demo):
         f"/budgets/?collectivite={siret}&annee=2022&par=nature&sens=recette",
         f"/budgets/?collectivite={siret}&annee=2023&par=fonction&code=5",
         f"/budgets/imports/{batch.pk}",
+        "/budgets/?collectivite=21590350100017&annee=2021&type=compte+administratif&par=nature",
     ]:
         check_page(path)
+
+
+def test_sunburst_drill_down_by_keyboard(check_page, finance_demo):
+    """The two-level sunburst of Lille's demo balance: its segments are links reached with Tab;
+    Enter on an outer segment goes two levels down."""
+    page = check_page("/budgets/?collectivite=21590350100017&annee=2021&type=compte+administratif&par=fonction")
+    assert page.locator("svg.sunburst path").count() >= 8
+    assert page.locator("svg.sunburst").get_attribute("role") == "group"
+    link = page.locator('svg.sunburst a[href*="code=21"]').first
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**code=21**")
+    assert "Remonter d'un niveau" in page.inner_text("main")
+    assert "sous-niveaux de 21" in page.inner_text("main")
 
 
 def test_budget_drill_down_by_keyboard(check_page, finance_demo):

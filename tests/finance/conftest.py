@@ -55,3 +55,13 @@ def snapshot_dir(settings, tmp_path):
     """Each test has its own Parquet snapshot folder (never the developer's var/)."""
     settings.FINANCE_SNAPSHOT_DIR = tmp_path / "snapshot"
     return settings.FINANCE_SNAPSHOT_DIR
+
+
+@pytest.fixture(autouse=True)
+def fresh_plans():
+    """Plans loaded with ``load-plan`` live in the file storage: look again in each test."""
+    from regio.finance import nomenclature
+
+    nomenclature.forget_loaded()
+    yield
+    nomenclature.forget_loaded()

@@ -212,3 +212,22 @@ def test_csw_dcat_answer_is_harvested_with_unspecified_licence(portal, amiens):
     assert portal.requests[0][1]["outputSchema"] == "http://www.w3.org/ns/dcat#"
     ds = Dataset.objects.get(title="INSEE - Part des ménages présents depuis 5 ans ou plus dans leur logement actuel (2010)")
     assert ds.resources.exists() and ds.description
+
+
+def test_one_unreadable_item_becomes_a_french_error_and_the_page_goes_on():
+    packages = real_json("apis/ckan/datasud_package_search.json")["result"]["results"][:3]
+    records, errors = ckan.CkanBackend()._page(None, [packages[0], "pas un jeu de données", packages[1], {**packages[2], "private": True}], 10)
+    assert [r.remote_id for r in records] == [packages[0]["id"], packages[1]["id"]]  # the private one is left out
+    assert [(e.remote_id, e.message) for e in errors] == [("#11", "Jeu de données illisible : Le jeu de données n'est pas un objet JSON.")]
+    # A record error raised by a parser keeps its French message and its field (SCDL line without ID).
+    from regio.core.ingest.registry import IngestItemError
+    from regio.harvest.backends.base import parse_items
+
+    def parse(item):
+        if not item.get("ID"):
+            raise IngestItemError("Ligne sans identifiant.", field="ID")
+        return item
+
+    records, errors = parse_items([{"ID": "a"}, {"ID": ""}], parse, lambda item, index: item.get("ID") or f"#{index}")
+    assert [r.remote_id for r in records] == ["a"]
+    assert [(e.remote_id, e.message, e.field) for e in errors] == [("#1", "Ligne sans identifiant.", "ID")]

@@ -130,3 +130,27 @@ def test_one_bad_record_in_the_fallback_gets_its_own_french_error(portal, somme,
     assert error.remote_id == "v-2" and error.page == 1
     assert "Enregistrement impossible en base de données : IntegrityError : valeur refusée par la base" in error.describe()
     assert not Dataset.objects.filter(remote_id="v-2").exists()
+
+
+def test_bulk_inserted_datasets_read_back_like_orm_written_ones(portal, somme):
+    """Datasets, activity log and terms go in with one prepared INSERT (SQLite) or COPY (PostgreSQL):
+    JSON, UUID, dates and defaults must come back as the ORM writes them."""
+    import uuid
+
+    from regio.catalog.models import ActivityLog, DatasetTerm
+
+    packages = variants(0, 3)
+    source, _queries = harvest_counting_queries(portal, "/types", packages, somme)
+    datasets = list(Dataset.objects.filter(harvest_source=str(source.pk)).order_by("remote_id"))
+    assert [d.remote_id for d in datasets] == ["v-0", "v-1", "v-2"]
+    for d, pkg in zip(datasets, packages, strict=True):
+        d.refresh_from_db()
+        assert isinstance(d.uid, uuid.UUID) and d.created_at is not None and d.updated_at is not None
+        assert isinstance(d.keywords, list) and d.keywords == list(dict.fromkeys(
+            (t.get("display_name") or t.get("name")).strip().lower() for t in pkg["tags"]))
+        assert isinstance(d.themes, list)
+        assert d.views_count == 0 and d.status == "published" and d.origin == "harvested"
+        assert sorted(DatasetTerm.objects.filter(dataset=d, kind="keyword").values_list("value", flat=True)) == sorted(d.keywords)
+        log = ActivityLog.objects.get(dataset=d)
+        assert log.changes == {"moissonnage": [None, source.name]}
+    assert len({d.uid for d in datasets}) == 3

@@ -290,3 +290,30 @@ def test_resources_written_in_bulk_by_the_harvester_are_converted(env, amiens, r
     with django_capture_on_commit_callbacks(execute=True):
         datasets_bulk_saved.send(sender=type(dataset), dataset_ids=[dataset.pk])
     assert len(remote.requests) == requests
+
+
+def test_the_catalogue_resource_describes_the_version_served(env, amiens, remote, django_capture_on_commit_callbacks):
+    from regio.catalog.models import Resource
+
+    _dataset, resource, tab = url_resource(amiens, remote.url, django_capture_on_commit_callbacks)
+    resource.refresh_from_db()
+    assert resource.size == len(VALIDE.read_bytes()) and resource.checksum_sha256 == hashlib.sha256(VALIDE.read_bytes()).hexdigest()
+    first_modified, updated_at = resource.last_modified, resource.updated_at
+
+    # A new version on the remote server: size, checksum and modification date follow; no resubmission.
+    remote.change(ERREURS.read_bytes(), "Wed, 01 Jan 2031 08:00:00 GMT")
+    with django_capture_on_commit_callbacks(execute=True):
+        check_remote_source(tab)
+    tab.refresh_from_db()
+    resource.refresh_from_db()
+    assert resource.size == len(ERREURS.read_bytes()) and resource.checksum_sha256 == hashlib.sha256(ERREURS.read_bytes()).hexdigest()
+    assert resource.last_modified == tab.source_changed_at > first_modified and resource.updated_at == updated_at
+    assert tab.status == Status.READY and tab.remote_checks.first().outcome == RemoteCheck.Outcome.CHANGED
+
+    # A version that cannot be read, or a download that fails: the catalogue keeps describing the version served.
+    remote.change(b"\x00\x01\x02 pas un CSV \xff" * 50, "Thu, 02 Jan 2031 08:00:00 GMT")
+    check_remote_source(tab)
+    remote.fail_with = 500
+    check_remote_source(tab)
+    assert [c.outcome for c in tab.remote_checks.all()][:2] == ["failed", "conversion_failed"]
+    assert Resource.objects.get(pk=resource.pk).checksum_sha256 == hashlib.sha256(ERREURS.read_bytes()).hexdigest()

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from regio.core import http
 from regio.core.ingest import registry
+from regio.core.ingest.bulk import insert_objects
 from regio.core.ingest.models import Item, ItemError, Run, Source, allowed_file_roots
 from regio.core.ingest.registry import IngestError, IngestItemError, NotModified, Record
 
@@ -394,7 +395,7 @@ def _write_bulk(run, source, backend, to_write, page_no, errors, counts, known, 
                     page_counts["updated"] += 1
                 item.content_hash, item.last_seen_run, item.updated_at, item.archived_at = digest, run, now, None
                 _set_target(item, outcome)
-            Item.objects.bulk_create(new_items, batch_size=500)
+            insert_objects(new_items, key=["source", "remote_id"])
             Item.objects.bulk_update(
                 changed_items, ["content_hash", "last_seen_run", "updated_at", "archived_at", "target_type", "target_id", "target_key"],
                 batch_size=500,

@@ -14,17 +14,15 @@ attribute; the namespace is ignored)::
                       MtBudgPrec, MtRARPrec, MtPropNouv, MtPrev, CredOuv, MtReal, MtRAR3112
 
 The section (fonctionnement / investissement) is not in the line: it is that of the nature's
-chapter in the plan de compte (``Compte DR/RR`` → ``Chapitre Section``) when the plan is available
-(M52), otherwise the class of the account (1, 2 → investissement; 6, 7 → fonctionnement)."""
+chapter in the plan de compte (``Compte DR/RR`` → ``Chapitre Section``) when an official plan is
+available (M52 in the reference data, or any plan loaded with ``regio finance load-plan``),
+otherwise the class of the account (1, 2 → investissement; 6, 7 → fonctionnement)."""
 
 from __future__ import annotations
 
-import functools
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-
-from django.conf import settings
 
 NAT_DEC = {"01": "budget primitif", "02": "décision modificative", "03": "budget supplémentaire", "09": "compte administratif"}
 
@@ -48,32 +46,11 @@ def _values(element) -> dict[str, str]:
     return {_local(child.tag): (child.get("V") or "").strip() for child in element}
 
 
-@functools.lru_cache(maxsize=4)
-def _chapters(nomenclature: str) -> dict[tuple[str, str], str] | None:
-    """(nature code, D/R) → section letter F/I, from the plan de compte file (M52 only here)."""
-    from regio.finance.nomenclature import PLAN_FILES
-
-    name = PLAN_FILES.get(nomenclature)
-    path = Path(settings.SHARED_DIR) / "standards" / "budget-nomenclature" / (name or "")
-    if not name or not path.is_file():
-        return None
-    root = ET.parse(path).getroot()
-    nature = root.find("Nature")
-    if nature is None:
-        return None
-    sections = {el.get("Code"): el.get("Section", "") for el in nature.iter("Chapitre")}
-    out = {}
-    for el in nature.iter("Compte"):
-        for sens, attr in (("D", "DR"), ("R", "RR")):
-            chapter = el.get(attr)
-            if chapter and sections.get(chapter):
-                out[(el.get("Code"), sens)] = sections[chapter]
-    return out
-
-
 def section_of(nature: str, sens: str, nomenclature: str) -> str:
-    chapters = _chapters(nomenclature)
-    letter = chapters.get((nature, sens), "") if chapters else ""
+    from regio.finance.nomenclature import plan
+
+    p = plan(nomenclature)
+    letter = p.sections.get((nature, sens), "") if p is not None else ""
     if not letter:
         letter = {"1": "I", "2": "I", "6": "F", "7": "F"}.get(nature[:1], "")
     return {"F": "fonctionnement", "I": "investissement"}.get(letter, "")

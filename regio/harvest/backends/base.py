@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from regio.core.ingest.registry import IngestBackend, IngestError, Record
+from regio.core.ingest.registry import IngestBackend, IngestError, IngestItemError, Record, RecordError
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGES = 10_000
@@ -87,3 +87,26 @@ def json_of(result, what: str):
         return result.json()
     except FetchError as exc:
         raise IngestError(f"Réponse illisible ({what}) : {exc}") from exc
+
+
+def parse_items(items, parse, remote_id, *, unreadable: str = "Jeu de données illisible") -> tuple[list[Record], list[RecordError]]:
+    """The remote items of a page → (records, French per-item errors): one bad item never aborts a page.
+
+    ``remote_id(item, index)`` gives the item's id; ``parse(item)`` its normalised record, ``None`` to
+    leave it out (private, deleted, not a dataset), or raises ``IngestItemError`` (its French message
+    and field are kept) or ``ValueError`` / ``TypeError`` / ``AttributeError`` ("<unreadable> : …").
+    """
+    records, errors = [], []
+    for index, item in enumerate(items):
+        rid = remote_id(item, index)
+        try:
+            payload = parse(item)
+        except IngestItemError as exc:
+            errors.append(RecordError(rid, str(exc), exc.field))
+            continue
+        except (ValueError, TypeError, AttributeError) as exc:
+            errors.append(RecordError(rid, f"{unreadable} : {exc}"))
+            continue
+        if payload is not None:
+            records.append(Record(rid, payload))
+    return records, errors

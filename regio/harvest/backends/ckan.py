@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from regio.core.ingest.registry import IngestError, Page, Record, RecordError
+from regio.core.ingest.registry import IngestError, Page
 
-from .base import HarvestBackend, LoopGuard, as_list, json_of
+from .base import HarvestBackend, LoopGuard, as_list, json_of, parse_items
 
 INSEE_RE = re.compile(r"\b(\d[\dAB]\d{3})\b")
 
@@ -66,7 +66,8 @@ def parse_package(pkg: dict) -> dict:
         if not isinstance(res, dict) or res.get("state", "active") != "active":
             continue
         resources.append({"title": res.get("name") or res.get("title") or "", "url": res.get("url") or res.get("access_url") or "",
-                          "format": res.get("format") or res.get("mimetype") or "", "description": res.get("description") or ""})
+                          "format": res.get("format") or res.get("mimetype") or "", "description": res.get("description") or "",
+                          "schema": res.get("schema") or res.get("conforms_to") or ""})
     landing = pkg.get("url") if str(pkg.get("url") or "").startswith("http") else ""
     return {
         "title": pkg.get("title") or pkg.get("name") or "",
@@ -117,16 +118,10 @@ class CkanBackend(HarvestBackend):
     prefetch_pages = True  # read() touches no database: the next page is fetched while one is written
 
     def _page(self, source, packages, start):
-        records, errors = [], []
-        for index, pkg in enumerate(packages):
-            rid = str((pkg.get("id") or pkg.get("name")) if isinstance(pkg, dict) else f"#{start + index}")
-            try:
-                if isinstance(pkg, dict) and pkg.get("private"):
-                    continue
-                records.append(Record(rid, parse_package(pkg)))
-            except (ValueError, TypeError, AttributeError) as exc:
-                errors.append(RecordError(rid, f"Jeu de données illisible : {exc}"))
-        return records, errors
+        return parse_items(
+            packages, lambda pkg: None if isinstance(pkg, dict) and pkg.get("private") else parse_package(pkg),
+            lambda pkg, index: str((pkg.get("id") or pkg.get("name")) if isinstance(pkg, dict) else f"#{start + index}"),
+        )
 
     def read(self, source, cursor, fetch):
         path = fetch.local_path()

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 from regio.core.ingest.registry import IngestError, Page, Record, RecordError
 
-from .base import HarvestBackend, LoopGuard
+from .base import HarvestBackend, LoopGuard, parse_items
 
 NS = {
     "csw": "http://www.opengis.net/cat/csw/2.0.2",
@@ -159,16 +159,17 @@ def parse_response(data: bytes) -> tuple[list[Record], list[RecordError], int, i
             graph += parse_graph(ET.tostring(rdf), "xml", "réponse CSW (DCAT)")
         records, errors, _next = parse_catalog(graph)
         return records, errors, matched, next_record
-    records, errors = [], []
-    for index, md in enumerate(results.findall("gmd:MD_Metadata", NS)):
-        rid = _text(md.find("gmd:fileIdentifier", NS)) or f"#{index + 1}"
+
+    def parse(md):
         level = md.find("gmd:hierarchyLevel/gmd:MD_ScopeCode", NS)
         if level is not None and level.get("codeListValue") not in ("dataset", "series", None):
-            continue  # services and other non-dataset records
-        try:
-            records.append(Record(rid, parse_metadata(md)))
-        except (ValueError, TypeError, AttributeError) as exc:
-            errors.append(RecordError(rid, f"Fiche ISO 19139 illisible : {exc}"))
+            return None  # services and other non-dataset records
+        return parse_metadata(md)
+
+    records, errors = parse_items(
+        results.findall("gmd:MD_Metadata", NS), parse,
+        lambda md, index: _text(md.find("gmd:fileIdentifier", NS)) or f"#{index + 1}", unreadable="Fiche ISO 19139 illisible",
+    )
     return records, errors, matched, next_record
 
 

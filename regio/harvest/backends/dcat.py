@@ -7,9 +7,9 @@ import re
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF
 
-from regio.core.ingest.registry import IngestError, Page, Record, RecordError
+from regio.core.ingest.registry import IngestError, IngestItemError, Page, Record, RecordError
 
-from .base import HarvestBackend, LoopGuard
+from .base import HarvestBackend, LoopGuard, parse_items
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
@@ -128,6 +128,8 @@ def parse_dataset(graph: Graph, ds) -> dict:
     licence = str(graph.value(ds, DCTERMS.license) or "")
     rights = ""
     resources = []
+    # A standard the dataset conforms to applies to its distributions that name none of their own.
+    dataset_standards = [str(c) for c in graph.objects(ds, DCTERMS.conformsTo) if not isinstance(c, BNode)]
     for dist in graph.objects(ds, DCAT.distribution):
         url = graph.value(dist, DCAT.downloadURL) or graph.value(dist, DCAT.accessURL)
         fmt = graph.value(dist, DCTERMS["format"]) or graph.value(dist, DCAT.mediaType)
@@ -140,7 +142,8 @@ def parse_dataset(graph: Graph, ds) -> dict:
             licence = licence or _lit(graph, lic_node, DCTERMS.title) or _lit(graph, lic_node, RDFS.label)
         rights = rights or _lit(graph, dist, DCTERMS.rights)
         resources.append({"title": _lit(graph, dist, DCTERMS.title) or _lit(graph, dist, DCTERMS.description)[:100],
-                          "url": str(url or ""), "format": str(fmt or ""), "description": _lit(graph, dist, DCTERMS.description)})
+                          "url": str(url or ""), "format": str(fmt or ""), "description": _lit(graph, dist, DCTERMS.description),
+                          "schema": [str(c) for c in graph.objects(dist, DCTERMS.conformsTo) if not isinstance(c, BNode)] + dataset_standards})
     lic_node = graph.value(ds, DCTERMS.license)
     if lic_node is not None and not isinstance(lic_node, Literal) and not str(lic_node).startswith("http"):
         licence = _lit(graph, lic_node, DCTERMS.title) or _lit(graph, lic_node, RDFS.label) or licence
@@ -179,20 +182,20 @@ def parse_dataset(graph: Graph, ds) -> dict:
 
 
 def parse_catalog(graph: Graph) -> tuple[list[Record], list[RecordError], str]:
-    records, errors = [], []
-    for ds in sorted(set(graph.subjects(RDF.type, DCAT.Dataset)), key=str):
-        identifier = _lit(graph, ds, DCTERMS.identifier)
-        rid = (str(ds) if isinstance(ds, URIRef) else "") or identifier
-        if not rid:
-            errors.append(RecordError("", "Jeu de données sans URI ni dct:identifier : impossible de le suivre d'un passage à l'autre.", "dct:identifier"))
-            continue
-        try:
-            payload = parse_dataset(graph, ds)
-            if identifier and isinstance(ds, URIRef):
-                payload["identifier"] = str(ds)
-            records.append(Record(rid[:500], payload))
-        except (ValueError, TypeError) as exc:
-            errors.append(RecordError(rid, f"Jeu de données illisible : {exc}"))
+    def remote_id(ds, _index):
+        return ((str(ds) if isinstance(ds, URIRef) else "") or _lit(graph, ds, DCTERMS.identifier))[:500]
+
+    def parse(ds):
+        if not remote_id(ds, 0):
+            raise IngestItemError(
+                "Jeu de données sans URI ni dct:identifier : impossible de le suivre d'un passage à l'autre.", field="dct:identifier"
+            )
+        payload = parse_dataset(graph, ds)
+        if isinstance(ds, URIRef):
+            payload["identifier"] = str(ds)
+        return payload
+
+    records, errors = parse_items(sorted(set(graph.subjects(RDF.type, DCAT.Dataset)), key=str), parse, remote_id)
     next_page = ""
     for pred in (HYDRA.nextPage, HYDRA.next):
         value = next(iter(graph.objects(None, pred)), None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from regio.core.ingest.registry import IngestError, Page, Record, RecordError
+from regio.core.ingest.registry import IngestError, Page
 
-from .base import HarvestBackend, LoopGuard, as_list, json_of
+from .base import HarvestBackend, LoopGuard, as_list, json_of, parse_items
 
 EXPORTS = ("csv", "json", "geojson", "shp")
 
@@ -88,14 +88,10 @@ class OdsBackend(HarvestBackend):
     prefetch_pages = True  # read() touches no database: the next page is fetched while one is written
 
     def _page(self, items, portal):
-        records, errors = [], []
-        for index, ds in enumerate(items):
-            rid = str((ds.get("dataset_id") or ds.get("datasetid")) if isinstance(ds, dict) else "") or f"#{index}"
-            try:
-                records.append(Record(rid, parse_dataset(ds, portal)))
-            except (ValueError, TypeError, AttributeError) as exc:
-                errors.append(RecordError(rid, f"Jeu de données illisible : {exc}"))
-        return records, errors
+        return parse_items(
+            items, lambda ds: parse_dataset(ds, portal),
+            lambda ds, index: str((ds.get("dataset_id") or ds.get("datasetid")) if isinstance(ds, dict) else "") or f"#{index}",
+        )
 
     def read(self, source, cursor, fetch):
         options = source.filters or {}

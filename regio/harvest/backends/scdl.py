@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
-from regio.core.ingest.registry import IngestError, Page, Record, RecordError
+from regio.core.ingest.registry import IngestError, IngestItemError, Page, Record, RecordError
 
-from .base import HarvestBackend
+from .base import HarvestBackend, parse_items
 
 REQUIRED = ("ID", "TITRE")
 MAILLES = {"communale": "commune", "departementale": "departement", "départementale": "departement", "regionale": "region", "régionale": "region"}
@@ -57,14 +57,17 @@ def parse_csv(data: bytes) -> tuple[list[Record], list[RecordError]]:
     missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
     if missing:
         raise IngestError(f"Fichier catalogue non conforme au schéma SCDL : colonne(s) absente(s) {', '.join(missing)}.")
-    records, errors = [], []
-    for line, row in enumerate(reader, start=2):
-        rid = (row.get("ID") or "").strip()
-        if not rid:
-            errors.append(RecordError(f"ligne {line}", f"Ligne {line} : identifiant (ID) vide.", "ID"))
-            continue
-        records.append(Record(rid, parse_row(row)))
-    return records, errors
+
+    def parse(numbered):
+        line, row = numbered
+        if not (row.get("ID") or "").strip():
+            raise IngestItemError(f"Ligne {line} : identifiant (ID) vide.", field="ID")
+        return parse_row(row)
+
+    return parse_items(
+        enumerate(reader, start=2), parse,
+        lambda numbered, _index: (numbered[1].get("ID") or "").strip() or f"ligne {numbered[0]}", unreadable="Ligne illisible",
+    )
 
 
 class ScdlCatalogBackend(HarvestBackend):

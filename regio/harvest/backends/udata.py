@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from regio.core.ingest.registry import IngestError, Page, Record, RecordError
+from regio.core.ingest.registry import IngestError, Page
 
-from .base import HarvestBackend, LoopGuard, as_list, json_of
+from .base import HarvestBackend, LoopGuard, as_list, json_of, parse_items
 
 
 def parse_dataset(ds: dict, organization: dict | None = None, resources: list | None = None) -> dict:
@@ -49,7 +49,7 @@ def parse_dataset(ds: dict, organization: dict | None = None, resources: list | 
         "contact_email": contact.get("email", "") if isinstance(contact, dict) else "",
         "resources": [
             {"title": r.get("title") or "", "url": r.get("url") or r.get("latest") or "", "format": r.get("format") or r.get("mime") or "",
-             "description": r.get("description") or ""}
+             "description": r.get("description") or "", "schema": r.get("schema")}
             for r in as_list(res_list) if isinstance(r, dict)
         ],
         "modified": ds.get("last_modified") or ds.get("last_update") or "",
@@ -87,16 +87,17 @@ class UdataBackend(HarvestBackend):
     prefetch_pages = True  # read() touches no database: the next page is fetched while one is written
 
     def _page(self, items):
-        records, errors = [], []
-        for index, (ds, org, res) in enumerate(items):
-            rid = str(ds.get("id") or ds.get("slug") or f"#{index}") if isinstance(ds, dict) else f"#{index}"
+        def parse(item):
+            ds, org, res = item
             if isinstance(ds, dict) and (ds.get("private") or ds.get("deleted") or ds.get("archived")):
-                continue
-            try:
-                records.append(Record(rid, parse_dataset(ds, org, res)))
-            except (ValueError, TypeError, AttributeError) as exc:
-                errors.append(RecordError(rid, f"Jeu de données illisible : {exc}"))
-        return records, errors
+                return None
+            return parse_dataset(ds, org, res)
+
+        def remote_id(item, index):
+            ds = item[0]
+            return str(ds.get("id") or ds.get("slug") or f"#{index}") if isinstance(ds, dict) else f"#{index}"
+
+        return parse_items(items, parse, remote_id)
 
     def read(self, source, cursor, fetch):
         path = fetch.local_path()

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
+from . import sortindex
 from .duck import connect, quote_ident, quote_literal, reader_cursor
 from .errors import TabularError
 from .profile import jsonable
+from .sortindex import ROW_NUMBER
 
 OPERATORS = {"exact", "contains", "lt", "gt", "lte", "gte"}
 OPERATOR_LABELS = {
@@ -108,18 +111,37 @@ def where_clause(filters: list[Filter], columns: dict[str, str]) -> tuple[str, l
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
 
-def order_clause(sort: str | None, columns: dict[str, str]) -> str:
-    if not sort:
-        return ""
+def sort_keys(sort: str | None, columns: dict[str, str]) -> list[tuple[str, bool]]:
+    """``"-montant,nom"`` → ``[("montant", True), ("nom", False)]`` (column, descending)."""
     keys = []
-    for item in sort.split(","):
+    for item in (sort or "").split(","):
         item = item.strip()
+        if not item:
+            continue
         descending = item.startswith("-")
         name = item[1:] if descending else item
         if name not in columns:
             raise TabularError(f"Impossible de trier : la colonne « {name} » n'existe pas dans ce fichier.", code="unknown_column")
-        keys.append(f"{quote_ident(name)} {'DESC' if descending else 'ASC'} NULLS LAST")
+        keys.append((name, descending))
+    return keys
+
+
+def order_clause(sort: str | None, columns: dict[str, str]) -> str:
+    """ORDER BY the requested columns, nulls last, then file order: equal values never swap between
+    two queries (a row cannot show up on two pages, or on none), and the sort index gives the same order."""
+    keys = [f"{quote_ident(name)} {'DESC' if descending else 'ASC'} NULLS LAST" for name, descending in sort_keys(sort, columns)]
+    if not keys:
+        return ""
+    if ROW_NUMBER not in columns:
+        keys.append(ROW_NUMBER)
     return " ORDER BY " + ", ".join(keys)
+
+
+def select_source(parquet: Path, columns: dict[str, str], sort: str | None) -> str:
+    """``SELECT * FROM <file>``, with the file row number available to a sort's tie-break."""
+    if sort and ROW_NUMBER not in columns:
+        return f"SELECT * EXCLUDE ({ROW_NUMBER}) FROM read_parquet({quote_literal(str(parquet))}, file_row_number = true)"
+    return f"SELECT * FROM {parquet_reader(parquet)}"
 
 
 def file_version(parquet: Path) -> str:
@@ -140,12 +162,18 @@ def total_cache_key(parquet: Path, filters: list[Filter], columns: dict[str, str
     return f"tabular:total:{digest}"
 
 
-def read_page(parquet: Path, *, filters_params=(), sort: str | None = None, page: int = 1, page_size: int = 20, total_cache=None) -> dict:
+def read_page(
+    parquet: Path, *, filters_params=(), sort: str | None = None, page: int = 1, page_size: int = 20, total_cache=None,
+    index_min_rows: int | None = None,
+) -> dict:
     """One page of rows as dicts, with the total count of matching rows.
 
     ``total_cache``: an object with ``get(key)`` / ``set(key, value)`` (a Django cache) where the
     total of a given (file version, filters) is kept, so that paging or re-sorting through the same
-    filter does not count again. Page rows themselves are never cached."""
+    filter does not count again. Page rows themselves are never cached.
+
+    ``index_min_rows``: a sorted page of a file of at least that many rows is read through the sort
+    index (:mod:`.sortindex`) instead of a DuckDB top-N; same rows, same order. ``None``: never."""
     con = reader_cursor()
     try:
         columns = columns_of(con, parquet)
@@ -155,25 +183,129 @@ def read_page(parquet: Path, *, filters_params=(), sort: str | None = None, page
         key = total_cache_key(parquet, filters, columns) if total_cache is not None else None
         total = total_cache.get(key) if key else None
         try:
-            cursor = con.execute(
-                f"SELECT * FROM {source}{where}{order_clause(sort, columns)} LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
-                params,
-            )
-            names = [d[0] for d in cursor.description]
-            fetched = cursor.fetchall()
-            if total is None:
-                if (fetched and len(fetched) < page_size) or (not fetched and page == 1):
-                    total = (page - 1) * page_size + len(fetched)  # the last page tells the total without counting
-                else:
-                    total = con.execute(f"SELECT count(*) FROM {source}{where}", params).fetchone()[0]
-                if key:
-                    total_cache.set(key, total)
+            indexed = None
+            keys = sort_keys(sort, columns)
+            if keys and index_min_rows is not None and ROW_NUMBER not in columns and page >= 1 and page_size >= 1:
+                rows_in_file = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+                if rows_in_file >= index_min_rows:
+                    indexed = _indexed_page(con, parquet, columns, filters, keys, page, page_size)
+            if indexed is not None:
+                names, fetched, counted = indexed
+                if total is None:
+                    total = counted
+                    if key:
+                        total_cache.set(key, total)
+            else:
+                cursor = con.execute(
+                    f"{select_source(parquet, columns, sort)}{where}{order_clause(sort, columns)} "
+                    f"LIMIT {int(page_size)} OFFSET {int((page - 1) * page_size)}",
+                    params,
+                )
+                names = [d[0] for d in cursor.description]
+                fetched = cursor.fetchall()
+                if total is None:
+                    if (fetched and len(fetched) < page_size) or (not fetched and page == 1):
+                        total = (page - 1) * page_size + len(fetched)  # the last page tells the total without counting
+                    else:
+                        total = con.execute(f"SELECT count(*) FROM {source}{where}", params).fetchone()[0]
+                    if key:
+                        total_cache.set(key, total)
         except duckdb.ConversionException as exc:
             raise TabularError("Une valeur de filtre ne correspond pas au type de sa colonne.", code="bad_value") from exc
         rows = [{n: jsonable(v) for n, v in zip(names, row, strict=True)} for row in fetched]
         return {"columns": list(columns), "rows": rows, "total": total, "filters": filters}
     finally:
         con.close()
+
+
+def _indexed_page(con, parquet: Path, columns: dict[str, str], filters: list[Filter], keys, page: int, page_size: int):
+    """(names, rows, total) of a sorted page through the sort index, or None if a column cannot be indexed.
+
+    Without filters the page is a slice of the permutation. With filters, the rows passing them
+    (a boolean per row, computed once per filter set and kept in memory) are met while walking the
+    permutation — only its part where the first sort column's own filter holds, a contiguous stretch
+    —, or, when few rows match, sorted on their own by the same key. Only the page's rows
+    are then read from the file."""
+    try:
+        order = sortindex.permutation(con, parquet, keys)
+        selected = (
+            sortindex.selection(_selection_key(parquet, filters, columns), lambda: _mask(con, parquet, columns, filters, len(order)))
+            if filters else None
+        )
+        first_column, descending = keys[0]
+        start, end = 0, len(order)
+        if selected is not None and first_column in selected.passes:
+            run = sortindex.passing_run(selected.passes[first_column])
+            if run and run[1] < len(selected.passes[first_column]) - 1:  # NULL rows never pass a filter
+                start, end = sortindex.column_index(con, parquet, first_column).positions(*run, descending)
+    except sortindex.IndexUnavailable:
+        return None
+    offset = (page - 1) * page_size
+    needed = offset + page_size
+    if selected is None:
+        wanted = np.asarray(order[offset:needed])
+        total = len(order)
+    else:
+        total = selected.count
+        wanted = None
+        if needed < total and needed * (end - start) <= total * total:  # few rows to read before the page
+            wanted = _walk(order[start:end], selected.mask, needed, give_up_after=total)
+        if wanted is None:  # few matching rows, or a walk that would read more than them: order those rows
+            wanted = sortindex.order_rows(con, parquet, keys, selected.rows)[:needed]
+        wanted = wanted[offset:]
+    return (*_rows_by_number(con, parquet, columns, wanted), total)
+
+
+def _selection_key(parquet: Path, filters: list[Filter], columns: dict[str, str]) -> str:
+    return total_cache_key(parquet, filters, columns)
+
+
+def _mask(con, parquet: Path, columns: dict[str, str], filters: list[Filter], rows: int) -> tuple[np.ndarray, dict]:
+    """A boolean per row (passes every filter), and per filtered column a boolean per rank.
+    Each column's filters are evaluated by DuckDB on its distinct values only."""
+    passes, tests = {}, []
+    for column in dict.fromkeys(f.column for f in filters):
+        index = sortindex.column_index(con, parquet, column)
+        where, params = where_clause([f for f in filters if f.column == column], columns)
+        passes[column] = sortindex.matching_ranks(con, index, where, params)
+        tests.append((index.ranks, passes[column]))
+    return sortindex.filter_mask(tests, rows), passes
+
+
+WALK_FIRST_CHUNK = 16_384
+
+
+def _walk(order: np.ndarray, mask: np.ndarray, needed: int, *, give_up_after: int) -> np.ndarray | None:
+    """The first ``needed`` entries of ``order`` whose row is set in ``mask``; None once more than
+    ``give_up_after`` entries were read without finding them (ordering the matching rows is then cheaper)."""
+    found = []
+    count = 0
+    start = 0
+    chunk = WALK_FIRST_CHUNK
+    while count < needed and start < len(order):
+        if start > give_up_after:
+            return None
+        rows = order[start : start + chunk]
+        kept = rows[mask[rows]]
+        found.append(kept)
+        count += len(kept)
+        start += chunk
+        chunk *= 2
+    return np.concatenate(found)[:needed] if found else np.zeros(0, dtype=np.int64)
+
+
+def _rows_by_number(con, parquet: Path, columns: dict[str, str], wanted: np.ndarray) -> tuple[list[str], list[tuple]]:
+    """(column names, rows) of the given file row numbers, in that order."""
+    if not len(wanted):
+        cursor = con.execute(f"{select_source(parquet, columns, None)} LIMIT 0")
+        return [d[0] for d in cursor.description], []
+    cursor = con.execute(
+        f"SELECT {ROW_NUMBER}, * EXCLUDE ({ROW_NUMBER}) FROM read_parquet({quote_literal(str(parquet))}, file_row_number = true) "
+        f"WHERE {ROW_NUMBER} IN ({', '.join(str(int(n)) for n in wanted)})"
+    )
+    names = [d[0] for d in cursor.description][1:]
+    by_number = {row[0]: row[1:] for row in cursor.fetchall()}
+    return names, [by_number[int(n)] for n in wanted]
 
 
 # --------------------------------------------------------------------------- sandboxed SQL
@@ -265,7 +397,7 @@ def iter_batches(parquet: Path, *, filters_params=(), sort: str | None = None, b
     columns = columns_of(con, parquet)
     filters = parse_filters(filters_params, columns)
     where, params = where_clause(filters, columns)
-    relation = con.sql(f"SELECT * FROM {parquet_reader(parquet)}{where}{order_clause(sort, columns)}", params=params or None)
+    relation = con.sql(f"{select_source(parquet, columns, sort)}{where}{order_clause(sort, columns)}", params=params or None)
     reader = relation.to_arrow_reader(batch_rows)
 
     def batches():
