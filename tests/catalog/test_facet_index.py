@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from regio.catalog import facet_index, search, selectors, services
-from regio.catalog.models import Dataset, DatasetTerm, DatasetTerritory, Resource
+from regio.catalog.models import Dataset, DatasetTerritory
 from regio.quality.models import DatasetQuality
 from tests.catalog.test_search import corpus  # noqa: F401  (fixture)
 
@@ -52,10 +52,12 @@ def varied(corpus, agent, amiens):  # noqa: F811
     Dataset.objects.filter(slug="subventions-versees").update(
         conforms_to="https://schema.data.gouv.fr/schemas/scdl/subventions/latest/schema.json"
     )
-    DatasetTerm.objects.create(dataset=by_slug["deliberations"], kind="keyword", value="budget")
-    Resource.objects.create(dataset=by_slug["budget-primitif"], title="PDF", url="https://x.fr/b.pdf", format="pdf")
-    Resource.objects.create(dataset=by_slug["budget-primitif"], title="CSV 2", url="https://x.fr/b2.csv", format="csv")
+    services.update_dataset(agent, by_slug["deliberations"], {"keywords": ["Budget"]})
+    services.add_resource(agent, by_slug["budget-primitif"], title="PDF", url="https://x.fr/b.pdf", format="pdf")
+    services.add_resource(agent, by_slug["budget-primitif"], title="CSV 2", url="https://x.fr/b2.csv", format="csv")
+    # (PostgreSQL's SQL counting reads the multi-valued facets from facet_terms: reindex keeps it true.)
     DatasetTerritory.objects.create(dataset=by_slug["subvention-culture"], level="departement", code="80", name="Somme")
+    services.reindex(by_slug["subvention-culture"])
     for slug, score in (("subventions-versees", 90), ("budget-primitif", 35), ("deliberations", 80)):
         DatasetQuality.objects.update_or_create(dataset=by_slug[slug], defaults={"score": score, "computed_at": "2026-01-01T00:00:00Z"})
     draft = services.create_dataset(agent, amiens, {"title": "Subventions brouillon", "licence": "lov2"}, publish=False)
