@@ -85,7 +85,7 @@ def _multi(ids: np.ndarray, pairs: list[tuple[int, int]], vocab: list) -> Multi:
 
 
 class FacetIndex:
-    def __init__(self, token: str):
+    def __init__(self, token: str, scores_token: str):
         self.token = token
         with connection.cursor() as cur:
             cur.execute("SELECT id, publisher_id, licence, origin, conforms_to FROM catalog_dataset ORDER BY id")
@@ -98,8 +98,6 @@ class FacetIndex:
             formats = cur.fetchall()
             cur.execute("SELECT dataset_id, level, code, name FROM catalog_datasetterritory ORDER BY id")
             territories = cur.fetchall()
-            cur.execute("SELECT dataset_id, score FROM quality_datasetquality")
-            scores = cur.fetchall()
         self.ids = np.array([d[0] for d in datasets], dtype=np.int64)
         self.publisher_ids = np.array([o[0] for o in organisations], dtype=np.int64)
         self.publisher_slug = [o[1] for o in organisations]
@@ -112,10 +110,7 @@ class FacetIndex:
         for name, column in (("licence", 2), ("origin", 3), ("schema", 4)):
             enc = Encoder()
             self.single[name] = (np.array([enc(d[column]) for d in datasets], dtype=np.int32), enc.vocab)
-        self.score = np.full(len(self.ids), NO_SCORE, dtype=np.int32)
-        if scores:
-            arr = np.array(scores, dtype=np.int64)
-            self.score[np.searchsorted(self.ids, arr[:, 0])] = arr[:, 1]
+        self.load_scores(scores_token)
         self.multi = {}
         for kind_name in ("theme", "keyword"):
             enc = Encoder()
@@ -131,6 +126,19 @@ class FacetIndex:
             self.territory_name.setdefault((level, code), name)
             pairs.append((d, enc((level, code))))
         self.multi["territory"] = _multi(self.ids, pairs, enc.vocab)
+
+    def load_scores(self, scores_token: str) -> None:
+        """(Re)read the quality scores: they change without any other facet (regio.quality)."""
+        with connection.cursor() as cur:
+            cur.execute("SELECT dataset_id, score FROM quality_datasetquality")
+            scores = cur.fetchall()
+        score = np.full(len(self.ids), NO_SCORE, dtype=np.int32)
+        if scores:
+            arr = np.array(scores, dtype=np.int64)
+            rows = np.minimum(np.searchsorted(self.ids, arr[:, 0]), max(len(self.ids) - 1, 0))
+            known = self.ids[rows] == arr[:, 0] if len(self.ids) else np.zeros(len(rows), dtype=bool)
+            score[rows[known]] = arr[known, 1]  # a dataset created since is unknown: rows_of() rebuilds
+        self.score, self.scores_token = score, scores_token
 
     def rows_of(self, ids: list[int]) -> np.ndarray | None:
         """Positions of ``ids`` in the index, or None if one of them is unknown to it."""
@@ -245,13 +253,18 @@ _indexes: dict[str, FacetIndex] = {}
 
 
 def current(*, rebuild: bool = False) -> FacetIndex:
-    """The index of this process for the default database, rebuilt if the catalogue changed."""
-    token = search.current_version()
+    """The index of this process for the default database, rebuilt if the catalogue changed
+    (only its scores reloaded if only quality scores changed)."""
+    token, scores_token = search.current_tokens()
     key = connection.settings_dict.get("NAME") or ""
     index = _indexes.get(key)
     if index is None or index.token != token or rebuild:
         with _lock:
             index = _indexes.get(key)
             if index is None or index.token != token or rebuild:
-                index = _indexes[key] = FacetIndex(token)
+                index = _indexes[key] = FacetIndex(token, scores_token)
+    if index.scores_token != scores_token:
+        with _lock:
+            if index.scores_token != scores_token:
+                index.load_scores(scores_token)
     return index

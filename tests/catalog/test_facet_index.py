@@ -133,7 +133,20 @@ def test_a_dataset_unknown_to_the_index_rebuilds_it(varied, amiens):
     ds = Dataset.objects.create(title="Subventions directes", slug="directes", publisher=amiens, licence="cc-by",
                                 status="published")
     search.index_datasets([Dataset.objects.select_related("publisher").get(pk=ds.pk)])  # no bump_version
-    assert search.current_version() == token
+    assert search.current_tokens()[0] == token
     result = selectors.search_datasets("subvention", {"licence": "cc-by"})
     assert "directes" in [d.slug for d in result.queryset]
     assert result.facets["licence"] == selectors.search_datasets("subvention", {"licence": "cc-by"}, indexed=False).facets["licence"]
+
+
+def test_a_new_quality_score_reloads_only_the_scores(varied):
+    from regio.quality.catalog_link import refresh_dataset_quality
+
+    assert selectors.search_datasets("stationnement", {"quality": "80-100"}).total == 0
+    index = facet_index.current()
+    DatasetQuality.objects.filter(dataset__slug="parkings").delete()
+    quality = refresh_dataset_quality(Dataset.objects.get(slug="parkings"))  # bumps the scores token only
+    bucket = next(b for b, (low, high) in selectors.QUALITY_BUCKETS.items() if low <= quality.score <= high)
+    result = selectors.search_datasets("stationnement", {"quality": bucket})
+    assert result.total == 1 and result.facets["quality"][0]["value"] == bucket
+    assert facet_index.current() is index  # not rebuilt
