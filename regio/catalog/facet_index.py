@@ -9,7 +9,7 @@ each single-valued facet (publisher, licence, origin, schema, quality score) and
 multi-valued ones (theme, keyword, format, territory), CSR arrays (``indptr`` per dataset,
 ``values`` = codes). It is read from the tables that hold the facets (the same sources as the SQL
 counting of ``selectors.count_facets`` on SQLite) and rebuilt lazily when the catalogue's
-generation token (``search.current_version``, replaced by every write) differs from the one it
+generation token (``search.current_tokens``, replaced by every write) differs from the one it
 was built under, or when a matched id is unknown to it.
 """
 
