@@ -53,6 +53,22 @@ class Multi:
         return np.bincount(self.gather(rows)[0], minlength=len(self.vocab))
 
 
+def binary_ranks(values: list) -> np.ndarray:
+    """Rank of each value in ascending (code point, i.e. binary UTF-8) order: the tie-breaking
+    order of the SQL facet counting (``COLLATE "C"`` on PostgreSQL, binary on SQLite)."""
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
+    return ranks
+
+
+def top_codes(counts: np.ndarray, ranks: np.ndarray, limit: int | None) -> np.ndarray:
+    """Codes counted at least once; only the ``limit`` first by (count descending, binary order)."""
+    present = np.flatnonzero(counts)
+    if limit is not None and len(present) > limit:
+        present = present[np.lexsort((ranks[present], -counts[present]))[:limit]]
+    return present
+
+
 class Encoder:
     """Strings (or tuples) → dense integer codes, in order of first appearance."""
 
@@ -101,6 +117,8 @@ class FacetIndex:
         self.ids = np.array([d[0] for d in datasets], dtype=np.int64)
         self.publisher_ids = np.array([o[0] for o in organisations], dtype=np.int64)
         self.publisher_slug = [o[1] for o in organisations]
+        self.publisher_code = {slug: i for i, slug in enumerate(self.publisher_slug)}
+        self.publisher_ranks = binary_ranks([str(o[0]) for o in organisations])  # SQL: CAST(publisher_id AS TEXT)
         self.publisher_name = [o[2] for o in organisations]
         kind = Encoder()
         self.publisher_kind_of = np.array([kind(o[3]) for o in organisations], dtype=np.int32)
@@ -126,6 +144,8 @@ class FacetIndex:
             self.territory_name.setdefault((level, code), name)
             pairs.append((d, enc((level, code))))
         self.multi["territory"] = _multi(self.ids, pairs, enc.vocab)
+        self.ranks = {name: binary_ranks(multi.vocab) for name, multi in self.multi.items()}
+        self.ranks["schema"] = binary_ranks(self.single["schema"][1])
 
     def load_scores(self, scores_token: str) -> None:
         """(Re)read the quality scores: they change without any other facet (regio.quality)."""
@@ -154,11 +174,10 @@ class FacetIndex:
         """Mask over ``rows``: "the dataset has ``value`` for the facet ``name``"
         (the semantics of ``selectors.filter_condition``)."""
         if name == "publisher":
-            codes = [i for i, slug in enumerate(self.publisher_slug) if slug == value]
-            return np.isin(self.publisher[rows], codes)
+            return self.publisher[rows] == self.publisher_code.get(value, -1)
         if name == "publisher_kind":
-            codes = [i for i, k in enumerate(self.publisher_kind_of.tolist()) if self.publisher_kinds[k] == value]
-            return np.isin(self.publisher[rows], codes)
+            kind = self.publisher_kinds.index(value) if value in self.publisher_kinds else -1
+            return self.publisher_kind_of[self.publisher[rows]] == kind
         if name in ("theme", "keyword", "format"):
             value = value.upper() if name == "theme" else value.lower()
             multi = self.multi[name]
@@ -216,7 +235,7 @@ class FacetIndex:
                 per_kind = np.bincount(self.publisher_kind_of[present], weights=per_publisher[present],
                                        minlength=len(self.publisher_kinds))
                 return [(self.publisher_kinds[k], None, int(per_kind[k])) for k in np.flatnonzero(per_kind)]
-            top = sorted(present.tolist(), key=lambda p: (-per_publisher[p], str(self.publisher_ids[p])))[:limit]
+            top = top_codes(per_publisher, self.publisher_ranks, limit).tolist()
             return [(self.publisher_slug[p], self.publisher_name[p], int(per_publisher[p])) for p in top]
         if name == "quality":
             score = self.score[rows]
@@ -225,17 +244,21 @@ class FacetIndex:
         if name in self.single:
             codes, vocab = self.single[name]
             counts = np.bincount(codes[rows], minlength=len(vocab))
-            found = [(vocab[c], None, int(counts[c])) for c in np.flatnonzero(counts)]
-            return [r for r in found if r[0] != ""] if name == "schema" else found
+            if name == "schema":
+                if "" in vocab:
+                    counts[vocab.index("")] = 0  # SQL: conforms_to <> ''
+                return [(vocab[c], None, int(counts[c])) for c in top_codes(counts, self.ranks["schema"], limit).tolist()]
+            return [(vocab[c], None, int(counts[c])) for c in np.flatnonzero(counts).tolist()]
         multi = self.multi[name]
         counts = multi.counts(rows)
+        top = top_codes(counts, self.ranks[name], limit).tolist()
         if name == "territory":
             return [
                 (f"{level}:{code}", self.territory_name[(level, code)], int(counts[c]))
-                for c in np.flatnonzero(counts)
+                for c in top
                 for level, code in [multi.vocab[c]]
             ]
-        return [(multi.vocab[c], None, int(counts[c])) for c in np.flatnonzero(counts)]
+        return [(multi.vocab[c], None, int(counts[c])) for c in top]
 
 
 def territory_pairs(name: str, value: str) -> set[tuple[str | None, str]]:

@@ -150,3 +150,14 @@ def test_a_new_quality_score_reloads_only_the_scores(varied):
     result = selectors.search_datasets("stationnement", {"quality": bucket})
     assert result.total == 1 and result.facets["quality"][0]["value"] == bucket
     assert facet_index.current() is index  # not rebuilt
+
+
+def test_top_values_are_cut_like_the_sql_count_desc_then_binary_order():
+    import numpy as np
+
+    values = ["b", "é", "a", "Z", "c"]
+    ranks = facet_index.binary_ranks(values)
+    assert [values[i] for i in np.argsort(ranks)] == ["Z", "a", "b", "c", "é"]
+    counts = np.array([2, 5, 2, 0, 2])
+    assert [values[c] for c in facet_index.top_codes(counts, ranks, 3)] == ["é", "a", "b"]
+    assert sorted(facet_index.top_codes(counts, ranks, None).tolist()) == [0, 1, 2, 4]
