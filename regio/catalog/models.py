@@ -322,3 +322,17 @@ class Message(TimeStampedModel):
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = "message"
+
+
+class SearchGeneration(models.Model):
+    """One row: a random token replaced on every write that can change search results or facets
+    (``search.bump_version``), and ``scores``, replaced when only quality scores changed. Processes compare it with the token their in-memory facet index
+    (``regio.catalog.facet_index``) and cached counts were built under: a write committed by
+    another process is seen by the next search. Random rather than a counter so that a rolled back
+    write can never make an old token current again."""
+
+    token = models.CharField(max_length=32)
+    scores = models.CharField(max_length=32, default="")
+
+    class Meta:
+        verbose_name = "génération du catalogue (recherche)"

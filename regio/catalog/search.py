@@ -32,23 +32,37 @@ FTS_TABLE = "catalog_dataset_fts"
 _WORD = re.compile(r"^[a-z0-9]+$")
 
 
-VERSION_KEY = "catalog:search-version"
+def bump_version(*, scores_only: bool = False) -> None:
+    """A write changed what searches return: replace the catalogue's generation token.
+
+    Stored in the database (``SearchGeneration``), inside the writer's transaction: other
+    processes see the new token exactly when they can see the write. Keys the in-memory facet
+    index (``facet_index``) and the cached counts of the browse page. ``scores_only`` (quality
+    scores stored by ``regio.quality``): only the ``scores`` token changes, and the facet index
+    reloads its score column instead of rebuilding everything.
+    """
+    import uuid
+
+    from .models import SearchGeneration
+
+    token = uuid.uuid4().hex
+    if not SearchGeneration.objects.filter(pk=1).update(**{"scores" if scores_only else "token": token}):
+        SearchGeneration.objects.update_or_create(pk=1, defaults={"token": token, "scores": token})
 
 
-def bump_version() -> None:
-    """Invalidate cached facet counts (they are keyed by this version; 60 s at most elsewhere)."""
-    from django.core.cache import cache
+def current_tokens() -> tuple[str, str]:
+    """(token, scores) of the catalogue's generation (created on first use)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT token, scores FROM catalog_searchgeneration WHERE id = 1")
+        row = cur.fetchone()
+    if row:
+        return row[0], row[1]
+    bump_version()
+    return current_tokens()
 
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, 1, None)
 
-
-def current_version() -> int:
-    from django.core.cache import cache
-
-    return cache.get_or_set(VERSION_KEY, 1, None)
+def current_version() -> str:
+    return ":".join(current_tokens())
 
 
 def vendor() -> str:

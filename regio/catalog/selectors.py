@@ -205,6 +205,7 @@ def search_datasets(
     *,
     facets: tuple[str, ...] | None = FACETS,
     base: QuerySet | None = None,
+    indexed: bool = True,
 ) -> SearchResult:
     """The catalogue search: French full text (both backends), facet filters, facet counts, sort.
 
@@ -214,21 +215,24 @@ def search_datasets(
     The database sorts and pages the hits. Facets are counted in Python from one query that
     fetches a few columns of every hit (``facet_terms`` holds the multi-valued ones); without a
     text query, the counts are cached (keyed by the catalogue's version, 60 s at most).
+
+    With a text query (and ``indexed``, the default), the database returns only the ordered ids
+    matching the words (visibility, full text, sort); the facet filters and counts are then
+    computed in numpy by the in-memory :mod:`facet_index`. ``indexed=False`` keeps everything in
+    SQL (``count_facets``): the reference the tests compare the index with.
     """
-    qs = base if base is not None else public_datasets()
-    qs = apply_filters(qs, filters or {}, via_terms=bool(search.query_words(q)))
+    unfiltered = base if base is not None else public_datasets()
+    qs = apply_filters(unfiltered, filters or {}, via_terms=bool(search.query_words(q)))
     qs, searched = search.apply_text_query(qs, q)
     sort = (sort or "").lstrip("-")
     if sort not in SORTS or (sort == "relevance" and not searched):
         sort = "relevance" if searched else "modified"
-    if sort == "relevance":
-        ordered = qs.order_by("-title_hit", "-popularity", "-metadata_modified_at", "-id")
-    elif sort == "quality":
-        ordered = qs.order_by(F("quality__score").desc(nulls_last=True), "-metadata_modified_at", "-id")
-    elif sort == "popularity":
-        ordered = qs.order_by("-popularity", "-metadata_modified_at", "-id")
-    else:
-        ordered = qs.order_by("-metadata_modified_at", "-id")
+    ordered = _ordered(qs, sort)
+    if searched and indexed:
+        matched = _indexed_search(_ordered(search.apply_text_query(unfiltered, q)[0], sort), filters or {}, facets or ())
+        if matched is not None:
+            total, facet_counts, hit_ids = matched
+            return SearchResult(DatasetPage(ordered, total, hit_ids), total, facet_counts, sort, searched)
     total, facet_counts, first_ids = None, {}, None
     if facets:
         key = None
@@ -252,6 +256,42 @@ def search_datasets(
         sort=sort,
         searched=searched,
     )
+
+
+def _ordered(qs: QuerySet, sort: str) -> QuerySet:
+    if sort == "relevance":
+        return qs.order_by("-title_hit", "-popularity", "-metadata_modified_at", "-id")
+    if sort == "quality":
+        return qs.order_by(F("quality__score").desc(nulls_last=True), "-metadata_modified_at", "-id")
+    if sort == "popularity":
+        return qs.order_by("-popularity", "-metadata_modified_at", "-id")
+    return qs.order_by("-metadata_modified_at", "-id")
+
+
+def _indexed_search(ordered: QuerySet, filters: dict, wanted: tuple[str, ...]):
+    """(total, facets, every hit id in order) of a text search, or None when a matched id is
+    unknown to the facet index even after rebuilding it (a write being committed meanwhile).
+
+    ``ordered``: the text match, visibility and sort, without the facet filters: one narrow
+    query (ids only) that the database orders; numpy filters and counts the rest.
+    """
+    import numpy as np
+
+    from . import facet_index
+
+    ids = search.ids_of(ordered.values_list("id", flat=True))
+    index = facet_index.current()
+    rows = index.rows_of(ids)
+    if rows is None:  # a dataset written without bump_version (e.g. a direct ORM write)
+        index = facet_index.current(rebuild=True)
+        rows = index.rows_of(ids)
+        if rows is None:
+            return None
+    mask = index.filter_mask(rows, filters)
+    rows = rows[mask]
+    hit_ids = np.asarray(ids, dtype=np.int64)[mask].tolist()
+    found = {name: index.facet_rows(name, rows, _LIMITS.get(name)) for name in wanted}
+    return len(hit_ids), _facet_items(found, wanted), hit_ids
 
 
 # The sorts as columns of the matched set of count_facets (the same keys as the ORM orderings above).
@@ -440,20 +480,29 @@ def _facet_items(found: dict[str, list[tuple]], wanted) -> dict[str, list[dict]]
     return out
 
 
-def datasets_for_territory(level: str, code: str) -> QuerySet:
-    """Public datasets covering a territory: itself, or (for a commune) its EPCI, département, région."""
+def covering_territories(level: str, code: str) -> list[tuple[str, str]]:
+    """(level, code) of a territory and, for a commune, of its EPCI, département and région."""
     from regio.territory.models import Commune, Departement
 
-    cond = Q(level=level, code=code)
+    pairs = [(level, code)]
     if level == "commune":
         commune = Commune.objects.filter(pk=code).values("epci_id", "departement_id").first()
         if commune:
             if commune.get("epci_id"):
-                cond |= Q(level="epci", code=commune["epci_id"])
-            cond |= Q(level="departement", code=commune["departement_id"])
+                pairs.append(("epci", commune["epci_id"]))
+            pairs.append(("departement", commune["departement_id"]))
             dept = Departement.objects.filter(pk=commune["departement_id"]).values("region_id").first()
             if dept:
-                cond |= Q(level="region", code=dept["region_id"])
+                pairs.append(("region", dept["region_id"]))
+    return pairs
+
+
+def datasets_for_territory(level: str, code: str) -> QuerySet:
+    """Public datasets covering a territory: itself, or (for a commune) its EPCI, département, région."""
+
+    cond = Q()
+    for lvl, c in covering_territories(level, code):
+        cond |= Q(level=lvl, code=c)
     return public_datasets().filter(id__in=DatasetTerritory.objects.filter(cond).values("dataset_id"))
 
 

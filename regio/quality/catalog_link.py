@@ -213,7 +213,7 @@ def refresh_dataset_quality(dataset) -> DatasetQuality:
     try:
         from regio.catalog import search
 
-        search.bump_version()  # facet counts are cached by catalogue version
+        search.bump_version(scores_only=True)  # facet counts and index are keyed by catalogue version
     except Exception:  # pragma: no cover - the catalogue's cache is optional
         pass
     return quality
@@ -257,7 +257,7 @@ def recompute_scores(*, batch: int = 500, now=None) -> dict[str, int]:
         try:
             from regio.catalog import search
 
-            search.bump_version()  # facet counts are cached by catalogue version
+            search.bump_version(scores_only=True)  # facet counts and index are keyed by catalogue version
         except Exception:  # pragma: no cover - the catalogue's cache is optional
             pass
     return counts
