@@ -193,7 +193,7 @@ def subsidies(request):
         "filters": f, "total": total, "page": page, "query": query, "charts": chart_list, "gini": gini,
         "warning": selectors.quarantine_warning("subventions", year=f.year),
         "completeness": explorer.decree_completeness(),
-        "has_demo": bool(explorer.rows("bool_or(is_demo)", filtered=False)[0][0]) if explorer.files else False,
+        "has_demo": explorer.has_demo(),
         "grantors": explorer.by_grantor(filtered=False),
         "years": [r["year"] for r in explorer.by_year(filtered=False)],
         "themes": themes.CHOICES,
