@@ -88,6 +88,11 @@ def _commune_table() -> dict[str, tuple[str, int | None]]:
     return table
 
 
+def _communes_stamp() -> float:
+    _commune_table()
+    return _communes[0]
+
+
 def _where(f: SubsidyFilters, dictionary=None) -> tuple[str, list]:
     """WHERE clause of ``f`` on the line-level snapshot, or on a rollup when ``dictionary`` (the
     aggregate's beneficiary dictionary) is given: the beneficiary filter then selects keys."""
@@ -171,21 +176,22 @@ LINE_MEASURES = {"amount": "sum(amount_cents)::BIGINT", "n": "count(*)", "above"
                  "above_nosiret": "count(*) FILTER (WHERE amount_cents > 2300000 AND beneficiary_siret = '')"}
 ROLLUP_MEASURES = {"amount": "sum(amount_cents)::BIGINT", "n": "sum(n)::BIGINT", "above": "sum(n_above)::BIGINT",
                    "above_nosiret": "sum(n_above_nosiret)::BIGINT"}
-_dictionaries: dict[str, dict[int, tuple[str, str]]] = {}
+_dictionaries: dict[str, tuple[dict[int, tuple[str, str]], bool]] = {}
 _dictionaries_lock = threading.Lock()
 
 
-def _dictionary(path) -> dict[int, tuple[str, str]]:
-    """Beneficiary key → (SIRET, name) of one aggregate (its file never changes: kept in the
-    process, the last two only)."""
+def _dictionary(path) -> tuple[dict[int, tuple[str, str]], bool]:
+    """Beneficiary key → (SIRET, name) of one aggregate, and whether each (SIRET, name) has one key
+    only (its file never changes: kept in the process, the last two only)."""
     key = str(path)
     with _dictionaries_lock:
         found = _dictionaries.get(key)
     if found is None:
         cur = reader_cursor()
         try:
-            found = {k: (s, n) for k, s, n in cur.execute(
+            names = {k: (s, n) for k, s, n in cur.execute(
                 f"SELECT beneficiary_key, beneficiary_siret, beneficiary_name FROM read_parquet('{key}')").fetchall()}
+            found = (names, len(set(names.values())) == len(names))
         finally:
             cur.close()
         with _dictionaries_lock:
@@ -266,32 +272,51 @@ class Explorer:
         total, count = found[0] if found else (None, 0)
         return {"total_cents": int(total or 0), "count": int(count or 0)}
 
+    def _on_rollups(self) -> bool:
+        return self.aggregate is not None and self._columns is not None
+
+    def _key_totals(self) -> list[tuple[int, int, int]]:
+        """(beneficiary key, total cents, lines) per key, from the rollups."""
+        return self.rows("beneficiary_key, {amount}, {n}", "GROUP BY ALL", columns={"beneficiary_key"})
+
     def beneficiaries(self) -> list[tuple[str, str, int, int]]:
-        """(SIRET, name, total cents, lines) of every beneficiary. The GROUP BY on these text keys is
-        the costliest query of the page: run once per explorer, shared by the top N and the Lorenz
-        curve (which needs every total anyway)."""
+        """(SIRET, name, total cents, lines) of every beneficiary. The GROUP BY is the costliest
+        query of the page: run once per explorer, shared by the top N and the Lorenz curve (which
+        needs every total anyway). On the rollups, grouped by the integer key, names from the
+        dictionary; a (SIRET, name) with several normalised names (never seen) has several keys,
+        summed together."""
         if self._beneficiaries is None:
-            if self.aggregate is not None and self._columns is not None:
-                # GROUP BY the integer key, names from the dictionary; a (SIRET, name) with several
-                # normalised names (never in practice) has several keys: summed together
-                names = _dictionary(self.aggregate.dictionary)
+            if self._on_rollups():
+                names, _ = _dictionary(self.aggregate.dictionary)
                 merged: dict[tuple[str, str], list[int]] = {}
-                for key, t, c in self.rows("beneficiary_key, {amount}, {n}", "GROUP BY ALL", columns={"beneficiary_key"}):
+                for key, t, c in self._key_totals():
                     found = merged.get(names[key])
                     if found is None:
-                        merged[names[key]] = [int(t), int(c)]
+                        merged[names[key]] = [t, c]
                     else:
-                        found[0] += int(t)
-                        found[1] += int(c)
+                        found[0] += t
+                        found[1] += c
                 self._beneficiaries = [(s, n, t, c) for (s, n), (t, c) in merged.items()]
             else:
-                self._beneficiaries = [(s, n, int(t), c) for s, n, t, c in self.rows(
-                    "beneficiary_siret, beneficiary_name, {amount}, {n}", "GROUP BY ALL")]
+                self._beneficiaries = self.rows("beneficiary_siret, beneficiary_name, {amount}, {n}", "GROUP BY ALL")
         return self._beneficiaries
+
+    def _one_key_each(self) -> dict[int, tuple[str, str]] | None:
+        """The dictionary when the rollups are read and each beneficiary has one key (the usual
+        case: no merging, names looked up for the top N only)."""
+        if not self._on_rollups():
+            return None
+        names, injective = _dictionary(self.aggregate.dictionary)
+        return names if injective else None
 
     def top_beneficiaries(self, limit: int = 10) -> list[dict]:
         # largest total first, then by name (DuckDB and Python both compare strings by code point)
-        best = heapq.nsmallest(int(limit), self.beneficiaries(), key=lambda r: (-r[2], r[1]))
+        names = self._one_key_each()
+        if names is not None:
+            best = [(*names[k], t, c) for k, t, c in heapq.nsmallest(int(limit), self._key_totals(),
+                                                                     key=lambda r: (-r[1], names[r[0]][1]))]
+        else:
+            best = heapq.nsmallest(int(limit), self.beneficiaries(), key=lambda r: (-r[2], r[1]))
         return [{"beneficiary_siret": s, "beneficiary_name": n, "total": t, "n": c} for s, n, t, c in best]
 
     def by_year(self, *, filtered: bool = True) -> list[dict]:
@@ -311,6 +336,8 @@ class Explorer:
                 if code is not None}
 
     def beneficiary_totals(self) -> list[int]:
+        if self._one_key_each() is not None:
+            return [t for _, t, _ in self._key_totals()]
         return [t for _, _, t, _ in self.beneficiaries()]
 
     def territory_per_inhabitant(self, level: str = "commune") -> list[dict]:
@@ -328,7 +355,17 @@ class Explorer:
         return ranked_per_inhabitant(out)
 
     def urban_rural(self) -> dict[str, float]:
-        return urban_rural_split({code: cents / 100 for code, cents in self.by_commune_cents().items()})
+        """Kept in the result cache like a query, keyed also on the commune table's load time (the
+        density classes are read from the territory tables: one query per 500 communes)."""
+        key = ("urban_rural", self.identity(), self.where, tuple(map(str, self.params)), self.aggregate is not None,
+               _communes_stamp())
+        cached = results.get(key) if results.limit() > 0 else None
+        if cached is not None:
+            return dict(cached)
+        split = urban_rural_split({code: cents / 100 for code, cents in self.by_commune_cents().items()})
+        if results.limit() > 0:
+            results.put(key, list(split.items()))
+        return split
 
     def decree_completeness(self) -> list[dict]:
         """Per grantor, over every subsidy (see ``selectors.decree_completeness``)."""

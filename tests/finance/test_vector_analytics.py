@@ -296,3 +296,16 @@ def test_commune_map_rendered_once_per_content(client, samples, monkeypatch):
     assert other != first and len(calls) == 2
     monkeypatch.setattr(views, "MAP_CACHE_SECONDS", 0)  # contours may have been reloaded: drawn again
     assert map_of({}) == first and len(calls) == 3
+
+
+def test_beneficiaries_merged_when_a_name_has_several_keys(samples, monkeypatch):
+    """The general path (a (SIRET, name) with several normalised names, hence keys) gives the same
+    figures as the usual one (one key each, names looked up for the top N only)."""
+    real = analytics._dictionary
+    monkeypatch.setattr(analytics, "_dictionary", lambda path: (real(path)[0], False))
+    qs = selectors.subsidies(selectors.SubsidyFilters())
+    ex = analytics.Explorer()
+    assert ex._one_key_each() is None
+    assert ex.top_beneficiaries(10) == selectors.top_beneficiaries(qs, 10)
+    assert sorted(ex.beneficiary_totals()) == sorted(selectors.beneficiary_totals(qs))
+    assert "beneficiary" in ex.sources
