@@ -5,11 +5,12 @@ example) across the région's communes and ten years, written as one SCDL CSV ('
 commas, like the Somme file) and imported through ``services.run_import`` exactly as an upload
 (tabular-engine sniffing, vectorised checks in DuckDB — SIRET Luhn, amounts, dates, duplicates,
 commune resolution, themes — then executemany on SQLite / COPY on PostgreSQL, and the batch's
-Parquet snapshot). Then p50/p95 of the explorer's aggregate queries (``analytics.Explorer``:
-DuckDB over the Parquet snapshot, result cache off): by beneficiary (top 10), by territory per
+Parquet snapshot and its pre-aggregated rollups, whose rebuild is also timed). Then p50/p95 of the
+explorer's aggregate queries (``analytics.Explorer``: DuckDB over the rollups, result cache off): by beneficiary (top 10), by territory per
 inhabitant (communes and EPCI), by year, Gini, each with and without a year filter, the whole set
 of aggregates of the /subventions/ page and the whole page rendered (test client); then the page
-and its aggregates again with the result cache on. CPU time (process, PostgreSQL backend) and the
+and its aggregates again with the result cache on; the SQL paginated list of one year (first and
+40th page); three aggregates on the line-level snapshot (no rollups, five calls) for comparison. CPU time (process, PostgreSQL backend) and the
 load average are recorded next to each figure. At 500,000 rows or fewer, three SQL selectors are also timed for comparison.
 
     python benchmarks/bench_finance.py [--rows 200000] [--queries 30]
@@ -146,10 +147,22 @@ def measure(url: str | None, n: int, n_queries: int) -> dict:
             services.run_import("subventions", path, organisation=None, check_permission=False, publish=False)
         out["reimport_same_file_s"] = round(again["s"], 2)
     out["placed_in_a_commune"] = Subsidy.objects.filter(beneficiary_commune__isnull=False).count()
-    from regio.finance import analytics, snapshot
+    from regio.finance import aggregate, analytics, snapshot
 
     files = snapshot.current_files()
     out["snapshot"] = {"files": len(files), "mb": round(sum(p.stat().st_size for p in files) / 1e6, 1)}
+    # the rollups were written after the import (in its time above); written again here to time them
+    start_cpu = cpu_s()
+    with stopwatch() as rollups:
+        written = aggregate.build(files, aggregate.digest(files))
+    import duckdb
+
+    con = duckdb.connect()
+    out["aggregate"] = {"build_s": round(rollups["s"], 1), "cpu_s": cpu_since(start_cpu), "loadavg": os.getloadavg()[0],
+                        "rows": {name: con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+                                 for name, path in written.items()},
+                        "mb": round(sum(p.stat().st_size for p in written.values()) / 1e6, 1)}
+    con.close()
     years = list(range(2015, 2025))
 
     def ex(year):
@@ -173,6 +186,18 @@ def measure(url: str | None, n: int, n_queries: int) -> dict:
         "gini_all_beneficiaries_all_years": lambda: selectors.lorenz(ex(None).beneficiary_totals()),
         "whole_page_aggregates_one_year": lambda: page_aggregates(rng.choice(years)),
         "whole_page_aggregates_all_years": lambda: page_aggregates(None),
+        # the SQL paginated list of one year (page and API order), first and 40th page of 25
+        "list_one_year_first_page": lambda: list(selectors.subsidies(selectors.SubsidyFilters(year=rng.choice(years)))
+                                                 .select_related("beneficiary_commune")[:25]),
+        "list_one_year_page_40": lambda: list(selectors.subsidies(selectors.SubsidyFilters(year=rng.choice(years)))
+                                              .select_related("beneficiary_commune")[975:1000]),
+    }
+    # the same aggregates on the line-level snapshot (no rollups), a few calls, for comparison
+    lines = {
+        "by_beneficiary_top10_all_years_lines": lambda: analytics.Explorer(use_aggregate=False).top_beneficiaries(10),
+        "gini_all_beneficiaries_all_years_lines": lambda: selectors.lorenz(analytics.Explorer(use_aggregate=False).beneficiary_totals()),
+        "per_inhabitant_commune_lines": lambda: analytics.Explorer(selectors.SubsidyFilters(year=rng.choice(years)),
+                                                                   use_aggregate=False).territory_per_inhabitant("commune"),
     }
     from django.test import Client
 
@@ -189,6 +214,7 @@ def measure(url: str | None, n: int, n_queries: int) -> dict:
     # cold: every query runs on DuckDB (result cache off)
     settings.FINANCE_RESULT_CACHE_ROWS = 0
     out["queries"] = {name: series(fn, n_queries) for name, fn in {**queries, **pages}.items()}
+    out["queries_without_rollups"] = {name: series(fn, 5) for name, fn in lines.items()}
     # with the result cache (keyed on the snapshot files): a page seen once since the last import
     settings.FINANCE_RESULT_CACHE_ROWS = 500_000
     for year in [*years, None]:

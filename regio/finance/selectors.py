@@ -179,6 +179,16 @@ def lorenz(values: list[int]) -> tuple[list[tuple[float, float]], float | None]:
     return points, gini
 
 
+def lorenz_quantiles(points: list[tuple[float, float]], steps: int = 100) -> list[tuple[float, float]]:
+    """``steps + 1`` points of a Lorenz curve (from :func:`lorenz`), at every ``1/steps`` of the
+    beneficiaries (the nearest beneficiary rank): the curve drawn and its data table, whatever the
+    number of beneficiaries (one point each stays in the CSV)."""
+    n = len(points) - 1
+    if n <= steps:
+        return list(points)
+    return [points[round(k * n / steps)] for k in range(steps + 1)]
+
+
 def beneficiary_totals(qs: QuerySet) -> list[int]:
     return [
         row["total"]

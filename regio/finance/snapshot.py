@@ -60,6 +60,10 @@ def install(staging: Path, batch_id: int, rows: int, created_at) -> None:
         os.replace(staging, folder() / file_name(batch_id, rows, created_at))
     except OSError:
         log.exception("instantané Parquet du lot %s non installé", batch_id)
+        return
+    from . import aggregate
+
+    aggregate.refresh()  # the explorer's first request after the import need not write it
 
 
 def copy_sql(select_sql: str, target: Path) -> str:

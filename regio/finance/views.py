@@ -58,8 +58,10 @@ def _params(request) -> dict:
     return {k: v for k, v in request.GET.items() if k not in ("page", "export", "theme") and v}
 
 
-def _chart(name, title, description, header, rows, svg):
-    return {"name": name, "title": title, "description": description, "header": header, "rows": rows, "svg": svg}
+def _chart(name, title, description, header, rows, svg, *, csv_rows=None, note=""):
+    """``csv_rows`` (a callable, run only for the export) when the CSV holds more than the table."""
+    return {"name": name, "title": title, "description": description, "header": header, "rows": rows, "svg": svg,
+            "csv_rows": csv_rows, "note": note}
 
 
 def _export(request, charts_by_name: dict):
@@ -74,7 +76,8 @@ def _export(request, charts_by_name: dict):
             raise Http404("Graphique vide.")
         response = HttpResponse(charts.standalone_svg(chart["svg"]), content_type="image/svg+xml; charset=utf-8")
     else:
-        response = HttpResponse(rows_to_csv(chart["header"], chart["rows"]), content_type="text/csv; charset=utf-8")
+        rows = chart["csv_rows"]() if chart["csv_rows"] else chart["rows"]
+        response = HttpResponse(rows_to_csv(chart["header"], rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.{ext}"'
     return response
 
@@ -85,6 +88,7 @@ def _export(request, charts_by_name: dict):
 _maps: OrderedDict[str, tuple[float, str]] = OrderedDict()
 _maps_lock = threading.Lock()
 MAP_CACHE_SIZE, MAP_CACHE_SECONDS = 32, 300
+LORENZ_STEPS = 100  # the Lorenz curve is drawn and tabled at each centile of the beneficiaries
 
 
 def _map(rows: list[dict], title: str) -> str:
@@ -126,6 +130,7 @@ def subsidies(request):
     per_epci = explorer.territory_per_inhabitant("epci")
     split = explorer.urban_rural()
     points, gini = selectors.lorenz(explorer.beneficiary_totals())
+    curve = selectors.lorenz_quantiles(points, LORENZ_STEPS)  # drawn and tabled; every point in the CSV
     years = explorer.by_year()
     by_theme = explorer.themes()
     g = "non calculable" if gini is None else f"{gini:.3f}".replace(".", ",")
@@ -179,21 +184,24 @@ def subsidies(request):
         _chart(
             "lorenz", f"Concentration : courbe de Lorenz (indice de Gini {g})",
             "Part cumulée des montants en fonction de la part cumulée des bénéficiaires, du plus petit au plus grand.",
-            ["part_beneficiaires", "part_montants"], [[f"{x:.4f}", f"{y:.4f}"] for x, y in points],
-            charts.lorenz_chart(points, gini),
+            ["part_beneficiaires", "part_montants"], [[f"{x:.4f}", f"{y:.4f}"] for x, y in curve],
+            charts.lorenz_chart(curve, gini),
+            csv_rows=lambda: [[f"{x:.4f}", f"{y:.4f}"] for x, y in points],
+            note=(f"les {len(curve)} points de la courbe (un par centile des bénéficiaires) ; "
+                  f"le CSV donne un point par bénéficiaire ({len(points) - 1})") if len(curve) < len(points) else "",
         ),
     ]
     by_name = {c["name"]: c for c in chart_list}
     if request.GET.get("export"):
         return _export(request, by_name)
     for c in chart_list:  # long tables: the page shows the first 50 rows, the CSV has them all
-        c["shown"] = c["rows"][:50]
+        c["shown"] = c["rows"] if c["note"] else c["rows"][:50]
     page = CountedPaginator(qs.select_related("beneficiary_commune"), 25, count=total["count"]).get_page(request.GET.get("page"))
     return render(request, "finance/subsidies.html", {
         "filters": f, "total": total, "page": page, "query": query, "charts": chart_list, "gini": gini,
         "warning": selectors.quarantine_warning("subventions", year=f.year),
         "completeness": explorer.decree_completeness(),
-        "has_demo": bool(explorer.rows("bool_or(is_demo)", filtered=False)[0][0]) if explorer.files else False,
+        "has_demo": explorer.has_demo(),
         "grantors": explorer.by_grantor(filtered=False),
         "years": [r["year"] for r in explorer.by_year(filtered=False)],
         "themes": themes.CHOICES,

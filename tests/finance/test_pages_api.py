@@ -104,6 +104,23 @@ def test_chart_exports_csv_and_svg(client, demo):
     assert communes.splitlines()[0] == "code_insee,commune,montant_eur,population,eur_par_habitant"
 
 
+def test_lorenz_table_shows_the_curve_points_and_the_csv_every_beneficiary(client, demo, monkeypatch):
+    from regio.finance import views
+
+    monkeypatch.setattr(views, "LORENZ_STEPS", 4)
+    totals = selectors.beneficiary_totals(Subsidy.objects.all())
+    points, _ = selectors.lorenz(totals)
+    assert len(points) - 1 == len([t for t in totals if t > 0]) > 4
+    chart = {c["name"]: c for c in client.get("/subventions/").context["charts"]}["lorenz"]
+    n = len(points) - 1
+    assert chart["shown"] == [[f"{x:.4f}", f"{y:.4f}"] for x, y in (points[round(k * n / 4)] for k in range(5))]
+    assert chart["shown"][0] == ["0.0000", "0.0000"] and chart["shown"][-1] == ["1.0000", "1.0000"]
+    assert f"le CSV donne un point par bénéficiaire ({n})" in chart["note"]
+    rows = list(csv.reader(io.StringIO(client.get("/subventions/", {"export": "lorenz.csv"}).content.decode())))
+    assert rows[0] == ["part_beneficiaires", "part_montants"] and len(rows) == n + 2
+    assert rows[1:] == [[f"{x:.4f}", f"{y:.4f}"] for x, y in points]
+
+
 def test_lorenz_and_gini():
     points, gini = selectors.lorenz([100, 100, 100, 100])
     assert gini == pytest.approx(0.0) and points[-1] == (1.0, 1.0)

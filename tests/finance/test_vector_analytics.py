@@ -3,7 +3,7 @@ the Parquet snapshot give the SQL selectors' figures; themes; the snapshot's lif
 
 import pytest
 
-from regio.finance import analytics, selectors, services, snapshot, themes
+from regio.finance import aggregate, analytics, selectors, services, snapshot, themes
 from regio.finance.importers import scdl
 from regio.finance.importers.reader import read_rows
 from regio.finance.models import ImportBatch, Subsidy
@@ -96,13 +96,17 @@ FILTERS = [
     selectors.SubsidyFilters(theme="sport"),
     selectors.SubsidyFilters(grantor="22800001400016"),
     selectors.SubsidyFilters(nature="AIDE EN NUMéRAIRE"),  # SQLite folds ASCII case only
+    selectors.SubsidyFilters(year=2018, territory="80", theme="amenagement"),
+    selectors.SubsidyFilters(beneficiary="roques", year=2017),
+    selectors.SubsidyFilters(grantor="21310458100011", territory="200037059"),
 ]
 
 
+@pytest.mark.parametrize("use_aggregate", [True, False], ids=["rollups", "lines"])
 @pytest.mark.parametrize("f", FILTERS, ids=lambda f: repr({k: v for k, v in vars(f).items() if v not in ("", None)}))
-def test_duckdb_aggregates_equal_the_sql_selectors(samples, f):
+def test_duckdb_aggregates_equal_the_sql_selectors(samples, f, use_aggregate):
     qs = selectors.subsidies(f)
-    ex = analytics.Explorer(f)
+    ex = analytics.Explorer(f, use_aggregate=use_aggregate)
     assert ex.totals() == selectors.totals(qs)
     assert ex.totals()["count"] > 0 or f.theme
     assert ex.by_year() == selectors.by_year(qs)
@@ -116,6 +120,39 @@ def test_duckdb_aggregates_equal_the_sql_selectors(samples, f):
     assert ex.urban_rural() == pytest.approx(selectors.urban_rural(qs))
     assert ex.decree_completeness() == selectors.decree_completeness()
     assert ex.by_grantor(filtered=False) == selectors.by_grantor(Subsidy.objects.all())
+    assert ex.has_demo() == Subsidy.objects.filter(is_demo=True).exists()
+    # the rollups answer every filter but amounts and object words (those read the lines)
+    if not use_aggregate:
+        assert set(ex.sources) == {"lines"}
+    elif f.q or f.min_eur is not None:
+        assert "lines" in ex.sources and "grantor" in ex.sources  # unfiltered queries still use a rollup
+    else:
+        assert "lines" not in ex.sources
+        if not (f.grantor or f.territory or f.nature or f.theme):
+            assert "beneficiary" in ex.sources  # beneficiary totals grouped on the integer key
+
+
+def test_rollups_are_smaller_and_keyed_on_the_snapshot(samples, snapshot_dir):
+    import duckdb
+
+    con = duckdb.connect()
+    ex = analytics.Explorer()
+    files = ex.aggregate.files
+    lines = con.execute(f"SELECT count(*) FROM {ex.source}").fetchone()[0]
+    assert lines == Subsidy.objects.count()
+    sizes = {name: con.execute(f"SELECT count(*), sum(n) FROM read_parquet('{path}')").fetchone() for name, path in files.items()
+             if name != aggregate.DICTIONARY}
+    assert all(total == lines for _, total in sizes.values())
+    assert sizes["grantor"][0] < lines and sizes["beneficiary"][0] < lines
+    beneficiaries = con.execute(f"SELECT count(*) FROM read_parquet('{files[aggregate.DICTIONARY]}')").fetchone()[0]
+    assert beneficiaries == Subsidy.objects.values("beneficiary_siret", "beneficiary_name", "beneficiary_name_search").distinct().count()
+    assert not list(snapshot_dir.glob(".staging-aggregate-*"))
+    # new lines → new snapshot files → a new aggregate set (the previous one is kept for readers)
+    first = Subsidy.objects.order_by("pk").first()
+    snapshot.forget_batch(first.batch_id)
+    again = analytics.Explorer()
+    assert again.aggregate.files != files
+    assert again.totals() == selectors.totals(Subsidy.objects.all())
 
 
 def test_pages_and_api_give_the_sql_figures(client, samples):
@@ -259,3 +296,16 @@ def test_commune_map_rendered_once_per_content(client, samples, monkeypatch):
     assert other != first and len(calls) == 2
     monkeypatch.setattr(views, "MAP_CACHE_SECONDS", 0)  # contours may have been reloaded: drawn again
     assert map_of({}) == first and len(calls) == 3
+
+
+def test_beneficiaries_merged_when_a_name_has_several_keys(samples, monkeypatch):
+    """The general path (a (SIRET, name) with several normalised names, hence keys) gives the same
+    figures as the usual one (one key each, names looked up for the top N only)."""
+    real = analytics._dictionary
+    monkeypatch.setattr(analytics, "_dictionary", lambda path: (real(path)[0], False))
+    qs = selectors.subsidies(selectors.SubsidyFilters())
+    ex = analytics.Explorer()
+    assert ex._one_key_each() is None
+    assert ex.top_beneficiaries(10) == selectors.top_beneficiaries(qs, 10)
+    assert sorted(ex.beneficiary_totals()) == sorted(selectors.beneficiary_totals(qs))
+    assert "beneficiary" in ex.sources
