@@ -313,13 +313,16 @@ def package_search(request, params):
     start = _int(params, "start", 0)
     filters = parse_fq(str(params.get("fq", "")))
     base = selectors.public_datasets()
+    narrowed = False  # base None (the public datasets): the search may use its fastest paths
     for field in ("slug", "publisher_id"):
         for item in filters.pop(field, []):  # each item required; a list: any of its values
             values = [v for v in (item if isinstance(item, list) else [item]) if field == "slug" or v.isdigit()]
             base = base.filter(**{f"{field}__in": values})
+            narrowed = True
         excluded = [v for v in filters.pop(f"-{field}", []) if field == "slug" or v.isdigit()]
         if excluded:
             base = base.exclude(**{f"{field}__in": excluded})
+            narrowed = True
     sort_param = " ".join(str(params.get("sort") or "").lower().split())
     q = str(params.get("q") or "").strip()
     if q in ("*:*", "*"):
@@ -332,7 +335,7 @@ def package_search(request, params):
         raise CkanError(409, "Validation Error", {"facet.field": [f"Facette non prise en charge : {', '.join(unknown)}."]})
     facet_limit = _int(params, "facet.limit", 50, minimum=-1)
     internal = tuple(dict.fromkeys(FACET_FIELDS[f] for f in facet_fields))
-    result = selectors.search_datasets(q, filters, SORTS.get(sort_param, ""), facets=internal or None, base=base)
+    result = selectors.search_datasets(q, filters, SORTS.get(sort_param, ""), facets=internal or None, base=base if narrowed else None)
     page = list(result.queryset[start : start + rows])
     scores = quality_selectors.dataset_scores(page)
     facets, search_facets = {}, {}

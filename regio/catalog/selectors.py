@@ -229,7 +229,10 @@ def search_datasets(
         sort = "relevance" if searched else "modified"
     ordered = _ordered(qs, sort)
     if searched and indexed:
-        matched = _indexed_search(_ordered(search.apply_text_query(unfiltered, q)[0], sort), filters or {}, facets or ())
+        ids = search.narrow_ordered_ids(q, sort) if base is None else None
+        if ids is None:
+            ids = search.ids_of(_ordered(search.apply_text_query(unfiltered, q)[0], sort).values_list("id", flat=True))
+        matched = _indexed_search(ids, filters or {}, facets or ())
         if matched is not None:
             total, facet_counts, hit_ids = matched
             return SearchResult(DatasetPage(ordered, total, hit_ids), total, facet_counts, sort, searched)
@@ -268,18 +271,17 @@ def _ordered(qs: QuerySet, sort: str) -> QuerySet:
     return qs.order_by("-metadata_modified_at", "-id")
 
 
-def _indexed_search(ordered: QuerySet, filters: dict, wanted: tuple[str, ...]):
+def _indexed_search(ids: list[int], filters: dict, wanted: tuple[str, ...]):
     """(total, facets, every hit id in order) of a text search, or None when a matched id is
     unknown to the facet index even after rebuilding it (a write being committed meanwhile).
 
-    ``ordered``: the text match, visibility and sort, without the facet filters: one narrow
-    query (ids only) that the database orders; numpy filters and counts the rest.
+    ``ids``: the ordered ids of the text match with visibility and sort, without the facet
+    filters: one narrow query that the database orders; numpy filters and counts the rest.
     """
     import numpy as np
 
     from . import facet_index
 
-    ids = search.ids_of(ordered.values_list("id", flat=True))
     index = facet_index.current()
     rows = index.rows_of(ids)
     if rows is None:  # a dataset written without bump_version (e.g. a direct ORM write)

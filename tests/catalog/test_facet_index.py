@@ -161,3 +161,34 @@ def test_top_values_are_cut_like_the_sql_count_desc_then_binary_order():
     counts = np.array([2, 5, 2, 0, 2])
     assert [values[c] for c in facet_index.top_codes(counts, ranks, 3)] == ["é", "a", "b"]
     assert sorted(facet_index.top_codes(counts, ranks, None).tolist()) == [0, 1, 2, 4]
+
+
+def test_every_kind_of_write_reaches_the_ordered_ids(varied, agent):
+    """On PostgreSQL the ordered ids come from the narrow search table, kept by triggers: views
+    (popularity), direct updates, moderation, deletions must all be seen by the next search."""
+    def same(q, sort=""):
+        fast = selectors.search_datasets(q, {}, sort)
+        assert outcome(fast) == outcome(selectors.search_datasets(q, {}, sort, indexed=False)), (q, sort)
+        return [d.slug for d in fast.queryset]
+
+    before = same("subvention", "popularity")
+    last = Dataset.objects.get(slug=before[-1])
+    for _ in range(50):
+        services.record_view(last)
+    assert same("subvention", "popularity")[0] == last.slug
+    Dataset.objects.filter(slug="subvention-culture").update(moderation=Dataset.Moderation.PENDING)
+    assert "subvention-culture" not in same("subvention")
+    Dataset.objects.filter(slug=before[0]).update(status="draft")
+    assert before[0] not in same("subvention", "modified")
+    Dataset.objects.filter(slug="deliberations").delete()
+    search.bump_version()
+    assert "deliberations" not in same("subvention")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM catalog_dataset d FULL JOIN catalog_datasetsearch s ON s.id = d.id WHERE "
+                "s.id IS NULL OR d.id IS NULL OR s.visible <> (d.status = 'published' AND d.moderation <> 'pending') "
+                "OR s.popularity <> d.popularity OR s.modified <> d.metadata_modified_at "
+                "OR s.search_vector IS DISTINCT FROM d.search_vector"
+            )
+            assert cur.fetchone()[0] == 0
