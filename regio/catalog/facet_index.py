@@ -201,24 +201,17 @@ class FacetIndex:
     def filter_mask(self, rows: np.ndarray, filters: dict) -> np.ndarray:
         """The rows passing every facet filter (``selectors.apply_filters``: items ANDed, a list
         item ORs its values, ``-name`` excludes every value given)."""
-        from .selectors import FILTERS
+        from .selectors import FILTERS, filter_items
 
         mask = np.ones(len(rows), dtype=bool)
-
-        def items(key):
-            raw = filters.get(key)
-            if not raw:
-                return []
-            return [v for v in (raw if isinstance(raw, list | tuple) else [raw]) if v]
-
         for name in FILTERS:
-            for item in items(name):
+            for item in filter_items(filters, name):
                 values = item if isinstance(item, list | tuple) else [item]
                 any_of = np.zeros(len(rows), dtype=bool)
                 for value in values:
                     any_of |= self.condition(name, value, rows)
                 mask &= any_of
-            for item in items(f"-{name}"):
+            for item in filter_items(filters, f"-{name}"):
                 for value in item if isinstance(item, list | tuple) else [item]:
                     mask &= ~self.condition(name, value, rows)
         return mask

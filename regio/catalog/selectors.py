@@ -160,6 +160,14 @@ def filter_condition(name: str, value: str, *, via_terms: bool = False) -> Q:
     raise ValueError(f"unknown filter {name!r}")
 
 
+def filter_items(filters: dict, key: str) -> list:
+    """The non-empty items given for one facet filter (a single value or a list of them)."""
+    raw = filters.get(key)
+    if not raw:
+        return []
+    return [v for v in (raw if isinstance(raw, list | tuple) else [raw]) if v]
+
+
 def apply_filters(qs: QuerySet, filters: dict[str, str | list], *, via_terms: bool = False) -> QuerySet:
     """Facet filters: ``{name: value or [value, …]}``, every value required (AND).
 
@@ -168,14 +176,8 @@ def apply_filters(qs: QuerySet, filters: dict[str, str | list], *, via_terms: bo
     :func:`filter_condition` for ``via_terms``.
     """
 
-    def items(key):
-        raw = filters.get(key)
-        if not raw:
-            return []
-        return [v for v in (raw if isinstance(raw, list | tuple) else [raw]) if v]
-
     for name in FILTERS:
-        for item in items(name):
+        for item in filter_items(filters, name):
             if isinstance(item, list | tuple):
                 cond = Q()
                 for value in item:
@@ -183,7 +185,7 @@ def apply_filters(qs: QuerySet, filters: dict[str, str | list], *, via_terms: bo
                 qs = qs.filter(cond)
             else:
                 qs = qs.filter(filter_condition(name, item, via_terms=via_terms))
-        for item in items(f"-{name}"):
+        for item in filter_items(filters, f"-{name}"):
             for value in item if isinstance(item, list | tuple) else [item]:
                 qs = qs.exclude(filter_condition(name, value, via_terms=via_terms))
     return qs
