@@ -185,22 +185,24 @@ def run_import(
                 batch.report.update({"format": "TOTEM (DocumentBudgetaire XML)", "totem": totem_header,
                                      "zero_lines": totem_stats["zero_lines"]})
                 batch.rows_read += totem_stats["zero_lines"]
+            # the nomenclatures the batch's lines were filed under, read once for both reports below
+            found = sorted(batch.budget_lines.order_by().values_list("nomenclature", flat=True).distinct())
             if balance_stats is not None:
-                _check_balance_scope(batch, balance_stats)
-            batch.report["unchecked_codes"] = _unchecked_codes(batch)
+                _check_balance_scope(batch, balance_stats, found)
+            batch.report["unchecked_codes"] = _unchecked_codes(batch, found)
             batch.save(update_fields=["report", "rows_read"])
     if publish and kind == "subventions":
         transaction.on_commit(_schedule_publication)
     return batch
 
 
-def _unchecked_codes(batch: ImportBatch) -> list[str]:
+def _unchecked_codes(batch: ImportBatch, nomenclatures: list[str]) -> list[str]:
     """French warnings for the nomenclatures of the batch without an official plan de compte: their
     codes were accepted unchecked (only labelled from the partial tables when known)."""
     from . import nomenclature
 
     out = []
-    for nomen in sorted(set(batch.budget_lines.values_list("nomenclature", flat=True))):
+    for nomen in nomenclatures:
         plan = nomenclature.plan(nomen)
         if plan is not None and plan.complete:
             continue
@@ -213,7 +215,7 @@ def _unchecked_codes(batch: ImportBatch) -> list[str]:
     return out
 
 
-def _check_balance_scope(batch: ImportBatch, stats: dict) -> None:
+def _check_balance_scope(batch: ImportBatch, stats: dict, found: list[str]) -> None:
     """Record what a DGFiP balance import left aside; refuse (rolling back) a balance holding no
     line of the requested collectivité."""
     kept = stats["lines"] - stats["other_collectivites"]
@@ -223,7 +225,6 @@ def _check_balance_scope(batch: ImportBatch, stats: dict) -> None:
             f"({stats['lines']} ligne(s) lue(s), toutes d'autres collectivités)."
         )
     # the nomenclature is that of each line (``nomen``), not the form's default
-    found = sorted(set(batch.budget_lines.values_list("nomenclature", flat=True)))
     batch.report.update({"format": balance.FORMAT, "balance_dgfip": stats, "nomenclature": ", ".join(found) or "—"})
 
 
