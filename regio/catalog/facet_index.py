@@ -22,6 +22,7 @@ import numpy as np
 from django.db import connection
 
 from . import search
+from .sort_keys import SortKeys
 
 NO_SCORE = np.iinfo(np.int32).min  # a dataset without a quality row
 
@@ -146,6 +147,22 @@ class FacetIndex:
         self.multi["territory"] = _multi(self.ids, pairs, enc.vocab)
         self.ranks = {name: binary_ranks(multi.vocab) for name, multi in self.multi.items()}
         self.ranks["schema"] = binary_ranks(self.single["schema"][1])
+        self.sort_keys = SortKeys(self.ids) if connection.vendor == "sqlite" else None
+
+    @property
+    def sorts_hits(self) -> bool:
+        """Whether :meth:`ordered_ids` can order a search's hits (SQLite, change log installed)."""
+        return self.sort_keys is not None and self.sort_keys.usable
+
+    def ordered_ids(self, matched: np.ndarray, title: np.ndarray, sort: str) -> list[int] | None:
+        """The public datasets among ``matched`` (full-text rowids) in the order of ``sort``,
+        ``title`` being the rowids whose title matches; None if an id is unknown to the index."""
+        rows = self.rows_of(matched)
+        if rows is None:
+            return None
+        self.sort_keys.refresh()
+        title_hit = np.isin(matched, title, assume_unique=True)
+        return self.ids[self.sort_keys.ordered_rows(rows, title_hit, sort)].tolist()
 
     def load_scores(self, scores_token: str) -> None:
         """(Re)read the quality scores: they change without any other facet (regio.quality)."""

@@ -188,13 +188,21 @@ _NARROW_ORDERS = {
 
 
 def narrow_ordered_ids(q: str, sort: str) -> list[int] | None:
-    """PostgreSQL: the ordered ids of the public datasets matching ``q`` (every word), read from
-    the narrow search table: the rows the GIN match visits are short (visibility, sort keys,
-    title lexemes), so a hit costs a fraction of a wide ``catalog_dataset`` page, and the title
-    test reads the short title vector. Same order as ``apply_text_query`` + ``selectors._ordered``
-    on ``public_datasets()``. None when not applicable (other database, sort or no word)."""
+    """The ids of the public datasets matching ``q`` (every word), in the order of ``sort``, as
+    ``apply_text_query`` + ``selectors._ordered`` on ``public_datasets()`` give them, without
+    visiting the wide dataset rows. None when not applicable (sort, no word, other database).
+
+    * SQLite: :func:`_sqlite_ordered_ids` (FTS5 rowids, ordered in numpy).
+    * PostgreSQL: the narrow search table: the rows the GIN match visits are short (visibility,
+      sort keys, title lexemes), so a hit costs a fraction of a wide ``catalog_dataset`` page,
+      and the title test reads the short title vector.
+    """
     words = query_words(q)
-    if vendor() != "postgresql" or sort not in _NARROW_ORDERS or not words:
+    if sort not in _NARROW_ORDERS or not words:
+        return None
+    if vendor() == "sqlite":
+        return _sqlite_ordered_ids(words, sort)
+    if vendor() != "postgresql":
         return None
     match = " & ".join(words)
     title = " & ".join(f"{w}:A" for w in words)
@@ -206,6 +214,30 @@ def narrow_ordered_ids(q: str, sort: str) -> list[int] | None:
             [title, match],
         )
         return [row[0] for row in cur.fetchall()]
+
+
+def _sqlite_ordered_ids(words: list[str], sort: str) -> list[int] | None:
+    """SQLite: the FTS5 table gives the matching rowids and those whose title matches; the facet
+    index orders the public ones in numpy (``sort_keys``). None when it cannot (change log
+    missing, or a dataset unknown to the index even after rebuilding it)."""
+    import numpy as np
+
+    from . import facet_index
+
+    stems = stem_tokens(" ".join(words))
+    found = []
+    with connection.cursor() as cur:
+        for match in (" AND ".join(f'"{s}"' for s in stems), " AND ".join(f'title : "{s}"' for s in stems)):
+            cur.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match])
+            rows = cur.fetchall()
+            found.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+    index = facet_index.current()
+    if not index.sorts_hits:
+        return None
+    ids = index.ordered_ids(*found, sort)
+    if ids is None:
+        ids = facet_index.current(rebuild=True).ordered_ids(*found, sort)
+    return ids
 
 
 COVERING_INDEX = "catalog_dataset_search_cover"  # SQLite only, migration 0005
