@@ -8,7 +8,9 @@ Where a plan comes from, first found wins:
    web process and worker sees it;
 2. the plan files of ``SHARED_DIR/standards/budget-nomenclature/`` (only M52 there);
 3. the partial labels written in ``labels/<M57>.csv`` (M57, M14, M71; see ``labels/README.md``):
-   labels only, codes not checked (``Plan.complete`` is False).
+   labels only, codes not checked (``Plan.complete`` is False); the natures they lack take the
+   label of the same account in the official M52 plan, else of their nearest labelled parent
+   (``Plan.label``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,37 @@ class Plan:
     sections: dict[tuple[str, str], str] = field(default_factory=dict)
     complete: bool = True  # an official plan: a code it does not hold is unknown
     source: str = ""
+    # Partial plans only: the official plan whose nature labels fill the gaps (see ``label``).
+    natures_from: Plan | None = None
+
+    def label(self, kind: str, code: str) -> str:
+        """The label of a nature (``kind`` "nature") or function code.
+
+        An official plan gives its own label or "". A partial plan (transcribed labels) gives, in
+        order: its own label; for a nature, the label of the same account in the official plan of
+        ``natures_from`` (M52: the natures of M57, M14 and M71 share the numbering of the plan
+        comptable général, and M57 was derived from M52); else the label of the nearest labelled
+        parent code, saying which code it details (« Subventions (compte 6574) »)."""
+        if not code:
+            return ""
+        own, borrowed = self._tables(kind)
+        if code in own or code in borrowed or self.complete:
+            return own.get(code) or borrowed.get(code, "")
+        for end in range(len(code) - 1, 0, -1):
+            parent = own.get(code[:end]) or borrowed.get(code[:end])
+            if parent:
+                return f"{parent} ({'compte' if kind == 'nature' else 'sous-fonction'} {code})"
+        return ""
+
+    def knows(self, kind: str, code: str) -> bool:
+        """Whether ``code`` has a label of its own (not one borrowed from a parent code)."""
+        own, borrowed = self._tables(kind)
+        return code in own or code in borrowed
+
+    def _tables(self, kind: str) -> tuple[dict[str, str], dict[str, str]]:
+        own = self.natures if kind == "nature" else self.functions
+        borrowed = self.natures_from.natures if kind == "nature" and self.natures_from else {}
+        return own, borrowed
 
 
 @dataclass
@@ -153,7 +186,13 @@ def _plan(nomenclature: str, token: str, shared_dir: str) -> Plan | None:
     path = Path(shared_dir) / "standards" / "budget-nomenclature" / (name or "")
     if name and path.is_file():
         return parse_plan(path.read_bytes(), source=name).plan
-    return _labels(nomenclature)
+    partial = _labels(nomenclature)
+    if partial is not None and nomenclature != "M52":
+        official = _plan("M52", _loaded_token("M52"), shared_dir)
+        if official is not None and official.complete:
+            partial.natures_from = official
+            partial.source += f" et natures du plan officiel M52 ({official.source})"
+    return partial
 
 
 def load_plan_file(data: bytes, file_name: str = "") -> PlanFile:

@@ -277,7 +277,7 @@ def breakdown(qs: QuerySet, by: str, *, prefix: str = "") -> list[dict]:
 
             p = plan(row["nomenclature"])
             if p:
-                g["label"] = (p.functions if by == "fonction" else p.natures).get(key, "")
+                g["label"] = p.label("fonction" if by == "fonction" else "nature", key)
     return sorted(groups.values(), key=lambda g: -g["total"])
 
 

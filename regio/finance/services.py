@@ -206,11 +206,12 @@ def _unchecked_codes(batch: ImportBatch, nomenclatures: list[str]) -> list[str]:
         plan = nomenclature.plan(nomen)
         if plan is not None and plan.complete:
             continue
-        lines = batch.budget_lines.filter(nomenclature=nomen)
-        unlabelled = lines.filter(nature_label="").values("nature_code").distinct().count()
+        codes = batch.budget_lines.filter(nomenclature=nomen).values_list("nature_code", flat=True).distinct()
+        unlabelled = sum(1 for code in codes if plan is None or not plan.knows("nature", code))
         out.append(
             f"Codes {nomen} non vérifiés : aucun plan de compte officiel {nomen} n'est chargé "
-            f"(commande « regio finance load-plan FICHIER ») ; {unlabelled} code(s) nature sans libellé."
+            f"(commande « regio finance load-plan FICHIER ») ; {unlabelled} code(s) nature sans libellé "
+            "propre (libellé du compte parent, ou aucun)."
         )
     return out
 

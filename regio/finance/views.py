@@ -319,8 +319,25 @@ def budgets(request):
         "total_depenses": sum(a["dépense"] for a in secs.values()), "total_recettes": sum(a["recette"] for a in secs.values()),
         "warning": selectors.quarantine_warning("budget", orgs or None, year),
         "is_demo": lines.filter(is_demo=True).exists(),
+        "label_notes": _label_notes(lines),
     })
     return render(request, "finance/budgets.html", ctx)
+
+
+def _label_notes(lines) -> list[str]:
+    """Where the labels of the budget's nomenclatures come from, when no official plan is loaded."""
+    from .nomenclature import plan
+
+    notes = []
+    for nomen in sorted(set(lines.order_by().values_list("nomenclature", flat=True).distinct())):
+        p = plan(nomen)
+        if p is not None and not p.complete:
+            notes.append(
+                f"Aucun plan de compte officiel {nomen} n'est chargé : les libellés viennent du fichier importé, "
+                f"sinon des {p.source} ; « (compte 65748) » ou « (sous-fonction 311) » signale un code libellé "
+                "d'après son code parent."
+            )
+    return notes
 
 
 @login_required

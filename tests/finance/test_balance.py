@@ -53,7 +53,7 @@ def test_lille_balance_mapped_to_a_compte_administratif(lille):
     assert lines.get(nature_code="6411", direction="dépense").nature_label == "Personnel titulaire"
     assert batch.report["unchecked_codes"] == [
         "Codes M14 non vérifiés : aucun plan de compte officiel M14 n'est chargé (commande « regio finance load-plan "
-        "FICHIER ») ; 0 code(s) nature sans libellé."]
+        "FICHIER ») ; 0 code(s) nature sans libellé propre (libellé du compte parent, ou aucun)."]
     assert run(SAMPLE, lille, siren=LILLE).pk == batch.pk  # same file again: nothing changes
     assert BudgetLine.objects.count() == 8
 
@@ -146,6 +146,7 @@ def test_balance_on_the_budgets_page_as_a_two_level_sunburst(client, lille):
     assert float(level2["64"][4]) + float(level2["65"][4]) == float(rows[0][4])
     assert 'class="finance-chart sunburst"' in chart["svg"] and "code=64" in chart["svg"]
     assert "Diagramme en anneaux des dépenses par nature" in html
+    assert "Aucun plan de compte officiel M14 n&#x27;est chargé : les libellés viennent du fichier importé" in html
     csv = client.get("/budgets/", {**params, "export": "anneaux.csv"}).content.decode().splitlines()
     assert csv[0] == "niveau,code,libelle,code_parent,montant_eur,part"
 

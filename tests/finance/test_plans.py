@@ -34,6 +34,26 @@ def test_partial_labels_label_without_checking():
     assert nomenclature.plan("M99") is None
 
 
+def test_partial_plans_borrow_m52_natures_then_parent_labels():
+    """Without an official M57/M14/M71 plan, a nature lacking from the transcribed table takes the
+    label of the same account in the real M52 plan, else of its nearest labelled parent; a
+    function takes its parent's label. An official plan never guesses."""
+    m57, m14, m71 = (nomenclature.plan(n) for n in ("M57", "M14", "M71"))
+    official = nomenclature.parse_plan(M52.read_bytes()).plan
+    assert "6558" not in m57.natures and m57.label("nature", "6558") == official.natures["6558"] == "Autres contributions obligatoires"
+    assert m57.knows("nature", "6558") and "plan officiel M52" in m57.source
+    assert m14.label("nature", "73111") == "Taxes foncières et d'habitation"  # its own label first (M52: another one)
+    assert "65748" not in official.natures
+    assert m57.label("nature", "65748") == f"{official.natures['6574']} (compte 65748)"
+    assert not m57.knows("nature", "65748")
+    assert m57.label("nature", "6999") == "Comptes de charges (compte 6999)"
+    assert m57.label("fonction", "311") == "Culture (sous-fonction 311)"
+    assert m71.label("fonction", "8") == "Transports" and m71.label("fonction", "811") == "Transports (sous-fonction 811)"
+    assert m71.label("fonction", "") == "" and m57.label("nature", "X1") == ""
+    m52 = nomenclature.plan("M52")
+    assert m52.complete and m52.label("nature", "6999") == "" and m52.label("nature", "6574") == official.natures["6574"]
+
+
 def _m57_variant(tmp_path) -> Path:
     """The real M52 plan relabelled as an M57 plan (stands for the official M57 file, not in the reference data)."""
     data = M52.read_bytes().replace(b'Norme="M52" Declinaison="M52"', b'Norme="M57" Declinaison="M57"', 1)
@@ -52,7 +72,7 @@ def test_load_plan_then_codes_of_that_nomenclature_are_checked(media, tmp_path, 
 
     before = import_nord("avant.csv")
     assert (before.rows_imported, before.rows_quarantined) == (3, 0)  # partial labels: 6999 not checked
-    assert before.report["unchecked_codes"][0].endswith("; 1 code(s) nature sans libellé.")
+    assert before.report["unchecked_codes"][0].endswith("; 1 code(s) nature sans libellé propre (libellé du compte parent, ou aucun).")
     call_command("finance", "load-plan", str(_m57_variant(tmp_path)))
     assert "Plan de compte M57 (M57, exercice 2021) chargé" in capsys.readouterr().out
     assert nomenclature.plan("M57").source == "plan de compte chargé"

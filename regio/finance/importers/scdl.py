@@ -225,8 +225,8 @@ def parse_budget(raw: dict[str, str], default_nomenclature: str) -> Parsed:
     else:
         plan = nomenclature.plan(nomen)
         if plan is not None and not plan.complete:  # partial labels: label only, codes not checked
-            nature_label = nature_label or plan.natures.get(nature_code, "")
-            function_label = function_label or plan.functions.get(function_code, "")
+            nature_label = nature_label or plan.label("nature", nature_code)
+            function_label = function_label or plan.label("fonction", function_code)
         elif plan is not None:
             if nature_code not in plan.natures:
                 reasons.append(f"Code nature « {nature_code} » inconnu dans la nomenclature {nomen}.")
