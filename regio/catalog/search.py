@@ -179,12 +179,16 @@ def apply_text_query(qs: QuerySet, q: str) -> tuple[QuerySet, bool]:
     return qs, True
 
 
-SEARCH_TABLE = "catalog_datasetsearch"  # PostgreSQL only, migration 0008, kept by triggers
-_NARROW_ORDERS = {
-    "relevance": "title_hit DESC, popularity DESC, modified DESC, id DESC",
-    "popularity": "popularity DESC, modified DESC, id DESC",
-    "modified": "modified DESC, id DESC",
+# The sorts of a search as their keys, most significant first, every one descending: the one
+# definition the ORM ordering (selectors), the PostgreSQL search table and SQLite's numpy sort keys
+# (sort_keys) all follow. ("modified" is the dataset's metadata_modified_at.)
+SORT_KEYS = {
+    "relevance": ("title_hit", "popularity", "modified", "id"),
+    "popularity": ("popularity", "modified", "id"),
+    "modified": ("modified", "id"),
 }
+
+SEARCH_TABLE = "catalog_datasetsearch"  # PostgreSQL only, migration 0008, kept by triggers
 
 
 def narrow_ordered_ids(q: str, sort: str) -> list[int] | None:
@@ -198,7 +202,7 @@ def narrow_ordered_ids(q: str, sort: str) -> list[int] | None:
       and the title test reads the short title vector.
     """
     words = query_words(q)
-    if sort not in _NARROW_ORDERS or not words:
+    if sort not in SORT_KEYS or not words:
         return None
     if vendor() == "sqlite":
         return _sqlite_ordered_ids(words, sort)
@@ -210,7 +214,7 @@ def narrow_ordered_ids(q: str, sort: str) -> list[int] | None:
         cur.execute(
             "SELECT id FROM (SELECT id, popularity, modified, title_vector @@ to_tsquery('french', %s) AS title_hit "
             f"FROM {SEARCH_TABLE} WHERE visible AND search_vector @@ to_tsquery('french', %s)) s "
-            f"ORDER BY {_NARROW_ORDERS[sort]}",
+            f"ORDER BY {', '.join(f'{key} DESC' for key in SORT_KEYS[sort])}",
             [title, match],
         )
         return [row[0] for row in cur.fetchall()]

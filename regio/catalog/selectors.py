@@ -264,13 +264,9 @@ def search_datasets(
 
 
 def _ordered(qs: QuerySet, sort: str) -> QuerySet:
-    if sort == "relevance":
-        return qs.order_by("-title_hit", "-popularity", "-metadata_modified_at", "-id")
     if sort == "quality":
         return qs.order_by(F("quality__score").desc(nulls_last=True), "-metadata_modified_at", "-id")
-    if sort == "popularity":
-        return qs.order_by("-popularity", "-metadata_modified_at", "-id")
-    return qs.order_by("-metadata_modified_at", "-id")
+    return qs.order_by(*_PAGE_ORDERS.get(sort, _PAGE_ORDERS["modified"]))
 
 
 def _indexed_search(ids: list[int], filters: dict, wanted: tuple[str, ...]):
@@ -298,11 +294,10 @@ def _indexed_search(ids: list[int], filters: dict, wanted: tuple[str, ...]):
     return len(hit_ids), _facet_items(found, wanted), hit_ids
 
 
-# The sorts as columns of the matched set of count_facets (the same keys as the ORM orderings above).
+# search.SORT_KEYS as ORM orderings, also the columns of the matched set of count_facets.
 _PAGE_ORDERS = {
-    "relevance": ("-title_hit", "-popularity", "-metadata_modified_at", "-id"),
-    "popularity": ("-popularity", "-metadata_modified_at", "-id"),
-    "modified": ("-metadata_modified_at", "-id"),
+    sort: tuple(f"-{'metadata_modified_at' if key == 'modified' else key}" for key in keys)
+    for sort, keys in search.SORT_KEYS.items()
 }
 _LIMITS = {"publisher": FACET_SIZE, "schema": FACET_SIZE, "format": FACET_SIZE, "territory": FACET_SIZE, "keyword": 50}
 

@@ -172,11 +172,11 @@ class SortKeys:
     def ordered_rows(self, rows: np.ndarray, title_hit: np.ndarray, sort: str) -> np.ndarray:
         """The visible ``rows`` in the order of ``sort`` (relevance, popularity or modified)."""
         visible, popularity, modified = self.keys
+        from .search import SORT_KEYS
+
         shown = visible[rows]
-        rows, title_hit = rows[shown], title_hit[shown]
-        keys = [-self.ids[rows], -modified[rows]]
-        if sort in ("relevance", "popularity"):
-            keys.append(-popularity[rows])
-        if sort == "relevance":
-            keys.append(-title_hit.astype(np.int8))
-        return rows[np.lexsort(keys)]
+        rows = rows[shown]
+        columns = {"title_hit": title_hit[shown].astype(np.int8), "popularity": popularity[rows],
+                   "modified": modified[rows], "id": self.ids[rows]}
+        # np.lexsort: the last key is the most significant; negated for descending order.
+        return rows[np.lexsort([-columns[key] for key in reversed(SORT_KEYS[sort])])]
