@@ -10,10 +10,10 @@ from __future__ import annotations
 import heapq
 import threading
 import time
-from collections import OrderedDict
 
 from django.conf import settings
 
+from regio.core.lru import BoundedCache
 from regio.core.text import normalize_text
 from regio.tabular.engine.duck import reader_cursor
 from regio.territory.selectors import urban_rural_split
@@ -24,55 +24,16 @@ from .selectors import SubsidyFilters, epci_rows, ranked_per_inhabitant
 _communes: tuple[float, dict] = (0.0, {})
 
 
-class ResultCache:
-    """Query results keyed by the snapshot files they read (path, modification time, size) + SQL +
-    parameters. A snapshot file never changes once written (an import, a correction or a rebuild
-    writes a new file), so an entry can never be stale: new data means new keys, and old entries
-    just age out. Bounded by the total number of cached rows (``FINANCE_RESULT_CACHE_ROWS``,
-    default 500 000 ≈ tens of MB; 0 turns the cache off), least recently used dropped first."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple, list[tuple]] = OrderedDict()
-        self._rows = 0
-        self.hits = self.misses = 0
-
-    @staticmethod
-    def limit() -> int:
-        return int(getattr(settings, "FINANCE_RESULT_CACHE_ROWS", 500_000))
-
-    def get(self, key: tuple) -> list[tuple] | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return list(found)
-
-    def put(self, key: tuple, rows: list[tuple]) -> None:
-        limit = self.limit()
-        size = len(rows) + 1
-        if size > limit:
-            return
-        with self._lock:
-            if key in self._entries:
-                return
-            self._entries[key] = list(rows)
-            self._rows += size
-            while self._rows > limit:
-                _, dropped = self._entries.popitem(last=False)
-                self._rows -= len(dropped) + 1
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._rows = 0
-            self.hits = self.misses = 0
+def _result_cache_rows() -> int:
+    return int(getattr(settings, "FINANCE_RESULT_CACHE_ROWS", 500_000))
 
 
-results = ResultCache()
+# Query results keyed by the snapshot files they read (path, modification time, size) + SQL +
+# parameters. A snapshot file never changes once written (an import, a correction or a rebuild
+# writes a new file), so an entry can never be stale: new data means new keys, and old entries
+# just age out. Bounded by the total number of cached rows (``FINANCE_RESULT_CACHE_ROWS``,
+# default 500 000 ≈ tens of MB; 0 turns the cache off), least recently used dropped first.
+results = BoundedCache(_result_cache_rows, weigh=lambda rows: len(rows) + 1)
 
 
 def _commune_table() -> dict[str, tuple[str, int | None]]:
@@ -254,17 +215,17 @@ class Explorer:
         key = (self.identity(), sql, tuple(params))
         if key in self._seen:  # the same query twice in one page (per commune, then urban/rural)
             return list(self._seen[key])
-        cached = results.get(key) if results.limit() > 0 else None
+        cached = results.get(key) if results.bound() > 0 else None
         if cached is not None:
-            return cached
+            return list(cached)
         cur = reader_cursor()  # the tabular engine's process-wide read-only DuckDB
         try:
             found = cur.execute(sql, params).fetchall()
         finally:
             cur.close()
         self._seen[key] = found
-        if results.limit() > 0:
-            results.put(key, found)
+        if results.bound() > 0:
+            results.put(key, list(found))
         return list(found)
 
     def totals(self) -> dict:
@@ -359,11 +320,11 @@ class Explorer:
         density classes are read from the territory tables: one query per 500 communes)."""
         key = ("urban_rural", self.identity(), self.where, tuple(map(str, self.params)), self.aggregate is not None,
                _communes_stamp())
-        cached = results.get(key) if results.limit() > 0 else None
+        cached = results.get(key) if results.bound() > 0 else None
         if cached is not None:
             return dict(cached)
         split = urban_rural_split({code: cents / 100 for code, cents in self.by_commune_cents().items()})
-        if results.limit() > 0:
+        if results.bound() > 0:
             results.put(key, list(split.items()))
         return split
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
-from collections import OrderedDict
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -16,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from regio.accounts.permissions import organisations_user_can_edit
+from regio.core.lru import BoundedCache
 from regio.territory.maps import Layer, render_svg
 from regio.territory.selectors import contours
 
@@ -85,9 +83,7 @@ def _export(request, charts_by_name: dict):
 # rendered maps by their content (communes, classes, labels, title): reading and projecting the
 # contours of thousands of communes costs seconds, the same figures give the same map. Five
 # minutes at most, like the commune table, since contours change only when the territory is reloaded.
-_maps: OrderedDict[str, tuple[float, str]] = OrderedDict()
-_maps_lock = threading.Lock()
-MAP_CACHE_SIZE, MAP_CACHE_SECONDS = 32, 300
+_maps = BoundedCache(32, ttl_s=300)
 LORENZ_STEPS = 100  # the Lorenz curve is drawn and tabled at each centile of the beneficiaries
 
 
@@ -103,19 +99,14 @@ def _map(rows: list[dict], title: str) -> str:
         klass = 1 + sum(1 for c in cuts if v > c)
         styled.append((r["code"], f"q{klass}", f"{r['name']} : {v:,.2f} € par habitant".replace(",", " ")))
     key = hashlib.sha256(repr((title, styled)).encode()).hexdigest()
-    with _maps_lock:
-        found = _maps.get(key)
-        if found and time.monotonic() - found[0] < MAP_CACHE_SECONDS:
-            _maps.move_to_end(key)
-            return found[1]
+    found = _maps.get(key)
+    if found is not None:
+        return found
     shapes = contours([code for code, _, _ in styled])
     svg = render_svg([Layer(shapes.get(code, ""), klass, label) for code, klass, label in styled], title=title, description=(
         "Carte des communes des bénéficiaires, plus la couleur est foncée plus le montant par habitant est élevé "
         "(5 classes de même effectif). Les valeurs sont dans le tableau qui suit."))
-    with _maps_lock:
-        _maps[key] = (time.monotonic(), svg)
-        while len(_maps) > MAP_CACHE_SIZE:
-            _maps.popitem(last=False)
+    _maps.put(key, svg)
     return svg
 
 

@@ -294,7 +294,7 @@ def test_commune_map_rendered_once_per_content(client, samples, monkeypatch):
     assert map_of({}) == first and len(calls) == 1  # same figures: the rendered map
     other = map_of({"annee": "2017"})  # other figures: drawn again
     assert other != first and len(calls) == 2
-    monkeypatch.setattr(views, "MAP_CACHE_SECONDS", 0)  # contours may have been reloaded: drawn again
+    monkeypatch.setattr(views._maps, "ttl_s", 0)  # contours may have been reloaded: drawn again
     assert map_of({}) == first and len(calls) == 3
 
 

@@ -24,12 +24,13 @@ import os
 import shutil
 import threading
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
+
+from regio.core.lru import BoundedCache
 
 from .duck import quote_ident, quote_literal
 
@@ -37,9 +38,7 @@ RANK = "__rang"
 ROW_NUMBER = "file_row_number"  # DuckDB's virtual Parquet column; a data column of that name disables the index
 BATCH_ROWS = 1_000_000
 _build_lock = threading.Lock()
-_opened: OrderedDict[str, np.ndarray] = OrderedDict()
-_opened_lock = threading.Lock()
-_OPENED_MAX = 64
+_opened = BoundedCache(64)  # arrays mapped from disk, by path
 
 
 class IndexUnavailable(Exception):
@@ -83,18 +82,8 @@ def _name(prefix: str, key: str, suffix: str) -> str:
 
 
 def _load(path: Path) -> np.ndarray:
-    key = str(path)
-    with _opened_lock:
-        array = _opened.get(key)
-        if array is not None:
-            _opened.move_to_end(key)
-            return array
-    array = np.asarray(np.load(path, mmap_mode="r"))  # a plain ndarray view: numpy's memmap subclass slows every indexing
-    with _opened_lock:
-        _opened[key] = array
-        while len(_opened) > _OPENED_MAX:
-            _opened.popitem(last=False)
-    return array
+    # a plain ndarray view: numpy's memmap subclass slows every indexing
+    return _opened.get_or_build(str(path), lambda: np.asarray(np.load(path, mmap_mode="r")))
 
 
 def _save(path: Path, array: np.ndarray) -> None:
@@ -291,26 +280,14 @@ def filter_mask(tests: list[tuple[np.ndarray, np.ndarray]], rows: int) -> np.nda
     return mask
 
 
-_selections: OrderedDict[str, Selection] = OrderedDict()
-_selections_lock = threading.Lock()
-SELECTIONS_MAX_BYTES = 256 * 1024**2
+_selections = BoundedCache(256 * 1024**2, weigh=lambda found: found.nbytes)
 
 
 def selection(key: str, build) -> Selection:
     """The selection of a filter set, kept in memory (least recently used first out, 256 MB at most).
 
     ``key`` must identify the file version and the filters (``query.total_cache_key``)."""
-    with _selections_lock:
-        found = _selections.get(key)
-        if found is not None:
-            _selections.move_to_end(key)
-            return found
-    found = Selection(*build())
-    with _selections_lock:
-        _selections[key] = found
-        while sum(s.nbytes for s in _selections.values()) > SELECTIONS_MAX_BYTES and len(_selections) > 1:
-            _selections.popitem(last=False)
-    return found
+    return _selections.get_or_build(key, lambda: Selection(*build()))
 
 
 def build_all_columns(con, parquet: Path, columns) -> None:
