@@ -154,7 +154,7 @@ class FacetIndex:
         """Whether :meth:`ordered_ids` can order a search's hits (SQLite, change log installed)."""
         return self.sort_keys is not None and self.sort_keys.usable
 
-    def ordered_ids(self, matched: np.ndarray, title: np.ndarray, sort: str) -> list[int] | None:
+    def ordered_ids(self, matched: np.ndarray, title: np.ndarray, sort: str) -> np.ndarray | None:
         """The public datasets among ``matched`` (full-text rowids) in the order of ``sort``,
         ``title`` being the rowids whose title matches; None if an id is unknown to the index."""
         rows = self.rows_of(matched)
@@ -162,7 +162,7 @@ class FacetIndex:
             return None
         self.sort_keys.refresh()
         title_hit = np.isin(matched, title, assume_unique=True)
-        return self.ids[self.sort_keys.ordered_rows(rows, title_hit, sort)].tolist()
+        return self.ids[self.sort_keys.ordered_rows(rows, title_hit, sort)]
 
     def load_scores(self, scores_token: str) -> None:
         """(Re)read the quality scores: they change without any other facet (regio.quality)."""

@@ -19,8 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import numpy as np
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -191,7 +192,7 @@ SORT_KEYS = {
 SEARCH_TABLE = "catalog_datasetsearch"  # PostgreSQL only, migration 0008, kept by triggers
 
 
-def narrow_ordered_ids(q: str, sort: str) -> list[int] | None:
+def narrow_ordered_ids(q: str, sort: str) -> np.ndarray | None:
     """The ids of the public datasets matching ``q`` (every word), in the order of ``sort``, as
     ``apply_text_query`` + ``selectors._ordered`` on ``public_datasets()`` give them, without
     visiting the wide dataset rows. None when not applicable (sort, no word, other database).
@@ -210,22 +211,28 @@ def narrow_ordered_ids(q: str, sort: str) -> list[int] | None:
         return None
     match = " & ".join(words)
     title = " & ".join(f"{w}:A" for w in words)
-    with connection.cursor() as cur:
+    # The planner prices a sequential scan of the table without the cost of reading each row's
+    # out-of-line search_vector: for a word in ~20 % of the datasets it may pick it (measured:
+    # 190 ms at 100,000 datasets, against 30 ms through the GIN index). Seq scans are turned off
+    # for this statement only: SET LOCAL inside a savepoint rolled back at once (nothing written).
+    with transaction.atomic(), connection.cursor() as cur:
+        savepoint = transaction.savepoint()
+        cur.execute("SET LOCAL enable_seqscan = off")
         cur.execute(
             "SELECT id FROM (SELECT id, popularity, modified, title_vector @@ to_tsquery('french', %s) AS title_hit "
             f"FROM {SEARCH_TABLE} WHERE visible AND search_vector @@ to_tsquery('french', %s)) s "
             f"ORDER BY {', '.join(f'{key} DESC' for key in SORT_KEYS[sort])}",
             [title, match],
         )
-        return [row[0] for row in cur.fetchall()]
+        rows = cur.fetchall()
+        transaction.savepoint_rollback(savepoint)
+    return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
 
-def _sqlite_ordered_ids(words: list[str], sort: str) -> list[int] | None:
+def _sqlite_ordered_ids(words: list[str], sort: str) -> np.ndarray | None:
     """SQLite: the FTS5 table gives the matching rowids and those whose title matches; the facet
     index orders the public ones in numpy (``sort_keys``). None when it cannot (change log
     missing, or a dataset unknown to the index even after rebuilding it)."""
-    import numpy as np
-
     from . import facet_index
 
     stems = stem_tokens(" ".join(words))

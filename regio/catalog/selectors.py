@@ -73,8 +73,9 @@ class DatasetPage:
 
     ordered = True  # for Paginator: the order is the search's
 
-    def __init__(self, ordered: QuerySet, total: int, first_ids: list[int] | None = None):
-        """``first_ids``: the ids of the first hits in order, when already known (count_facets)."""
+    def __init__(self, ordered: QuerySet, total: int, first_ids=None):
+        """``first_ids``: the ids of the first hits in order (list or numpy array), when already
+        known (count_facets, the facet index)."""
         self._ordered, self.total, self._first_ids = ordered, total, first_ids
 
     def __len__(self) -> int:
@@ -98,6 +99,7 @@ class DatasetPage:
             stop <= len(known) or len(known) >= self.total
         ):
             ids = known[start:stop]
+            ids = ids.tolist() if hasattr(ids, "tolist") else ids  # a numpy array from the facet index
         else:
             ids = search.ids_of(self._ordered.values_list("id", flat=True)[index])
         found = Dataset.objects.select_related("publisher").prefetch_related("resources", "territories").in_bulk(ids)
@@ -280,6 +282,7 @@ def _indexed_search(ids: list[int], filters: dict, wanted: tuple[str, ...]):
 
     from . import facet_index
 
+    ids = np.asarray(ids, dtype=np.int64)
     index = facet_index.current()
     rows = index.rows_of(ids)
     if rows is None:  # a dataset written without bump_version (e.g. a direct ORM write)
@@ -289,7 +292,7 @@ def _indexed_search(ids: list[int], filters: dict, wanted: tuple[str, ...]):
             return None
     mask = index.filter_mask(rows, filters)
     rows = rows[mask]
-    hit_ids = np.asarray(ids, dtype=np.int64)[mask].tolist()
+    hit_ids = ids[mask]
     found = {name: index.facet_rows(name, rows, _LIMITS.get(name)) for name in wanted}
     return len(hit_ids), _facet_items(found, wanted), hit_ids
 

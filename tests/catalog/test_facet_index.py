@@ -222,3 +222,23 @@ def test_sort_keys_survive_a_lost_change_log(varied):
     fast = selectors.search_datasets("subvention", {}, "popularity")
     assert [d.slug for d in fast.queryset][0] == last.slug
     assert outcome(fast) == outcome(selectors.search_datasets("subvention", {}, "popularity", indexed=False))
+
+
+def test_postgresql_search_leaves_the_session_settings_alone(varied):
+    """The narrow query turns sequential scans off for itself only (SET LOCAL in a savepoint rolled
+    back at once), whether the caller is in a transaction or not."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner setting")
+    from django.db import transaction
+
+    def setting():
+        with connection.cursor() as cur:
+            cur.execute("SHOW enable_seqscan")
+            return cur.fetchone()[0]
+
+    assert len(search.narrow_ordered_ids("subvention", "relevance")) == 4
+    assert setting() == "on"
+    with transaction.atomic():
+        assert len(search.narrow_ordered_ids("subvention", "popularity")) == 4
+        assert setting() == "on"
+    assert setting() == "on"
