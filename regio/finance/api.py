@@ -79,20 +79,25 @@ def list_budgets(request):
 
 
 @router.get("/finance/budgets/{siret}/{year}", summary="Un budget : sections, répartitions par fonction et par nature")
-def get_budget(request, siret: str, year: int, budget_type: str = "", code: str = ""):
+def get_budget(request, siret: str, year: int, budget_type: str = "", code: str = "", operations: str = "reelles"):
+    """``sections`` always count every operation (with their ``_ordre`` part); the breakdowns and the
+    evolution count ``operations``: ``reelles`` (default, lines flagged « ordre » left out) or ``toutes``."""
+    if operations not in selectors.OPERATIONS:
+        raise HttpError(400, f"Opérations « {operations} » inconnues (attendu : {', '.join(selectors.OPERATIONS)}).")
     types = selectors.budget_types(siret, year)
     if not types:
         raise HttpError(404, "Aucun budget importé pour cette collectivité et cet exercice.")
     if budget_type and budget_type not in types:
         raise HttpError(404, f"Pas de « {budget_type} » pour cet exercice (disponibles : {', '.join(types)}).")
     budget_type = budget_type or types[0]
-    lines = selectors.budget_lines(siret, year, budget_type)
+    all_lines = selectors.budget_lines(siret, year, budget_type)
+    lines = selectors.of_operations(all_lines, operations)
     return {
-        "siret": siret, "year": year, "budget_type": budget_type, "types": types,
-        "sections": selectors.sections(lines),
+        "siret": siret, "year": year, "budget_type": budget_type, "types": types, "operations": operations,
+        "sections": selectors.sections(all_lines),
         "by_function": {d: selectors.breakdown(lines.filter(direction=d), "fonction", prefix=code) for d in ("dépense", "recette")},
         "by_nature": {d: selectors.breakdown(lines.filter(direction=d), "nature", prefix=code) for d in ("dépense", "recette")},
-        "evolution": selectors.evolution(siret),
+        "evolution": selectors.evolution(siret, operations),
     }
 
 

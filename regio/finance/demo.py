@@ -19,7 +19,7 @@ from regio.territory.models import Commune
 from regio.territory.selectors import platform_region
 
 from . import services
-from .models import ImportBatch
+from .models import BudgetLine, ImportBatch
 
 SAMPLES = [
     ("real/DEP_Somme_TB_20180330_DONNEES_CONVENTIONS.csv", "departement", 0),
@@ -92,7 +92,8 @@ def demo_budget_csv(org: Organisation, year: int, folder: Path) -> Path:
                     "BGT_NATURE_LABEL", "BGT_FONCTION", "BGT_FONCTION_LABEL", "BGT_SECTION", "BGT_OPBUDG", "BGT_CODRD", "BGT_MTPREV"])
         for section, sens, nature, fonction, k in lines:
             amount = round(k * 1000 * scale, 2) if nature not in ("023", "021") else round(31800 * 1000 * scale, 2)
-            w.writerow(["budget primitif", year, siret, org.name, nature, "", nature[:2], "", fonction, "", section, "réel",
+            operation = "ordre" if nature in ("023", "021") else "réel"  # the virement between sections moves no money
+            w.writerow(["budget primitif", year, siret, org.name, nature, "", nature[:2], "", fonction, "", section, operation,
                         sens, f"{amount:.2f}".replace(".", ",")])
     return path
 
@@ -179,6 +180,9 @@ def load_demo(out) -> None:
         )
         out.write(f"  subventions : {rel} → {org.name} ({batch.rows_imported} importées, {batch.rows_quarantined} en quarantaine)\n")
     budget_orgs = (orgs.get("region") or [])[:1] + (orgs.get("departement") or [])[:3]
+    # demo budgets loaded before the virement 023/021 was flagged « ordre »: their lines differ from the
+    # new file's, so they would stay beside them and count twice
+    BudgetLine.objects.filter(is_demo=True, nature_code__in=("023", "021")).exclude(operation="ordre").delete()
     with tempfile.TemporaryDirectory(prefix="regio-finance-demo-") as tmp:
         for org in budget_orgs:
             for year in (2021, 2022, 2023):

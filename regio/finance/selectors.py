@@ -247,11 +247,31 @@ def budget_lines(siret: str, year: int, budget_type: str) -> QuerySet:
     return BudgetLine.objects.filter(collectivite_siret=siret, year=year, budget_type=budget_type)
 
 
+# Which operations the figures count. Opérations d'ordre (amortissements, virement 023/021, transfers
+# between sections) move no money and appear twice (a dépense and a recette): analyses of a budget
+# count real operations. Lines whose file does not say (empty ``operation``) count as real.
+OPERATIONS = {"reelles": "opérations réelles", "toutes": "toutes les opérations (y compris d'ordre)"}
+
+
+def of_operations(qs: QuerySet, operations: str) -> QuerySet:
+    return qs.exclude(operation="ordre") if operations == "reelles" else qs
+
+
+def unflagged_lines(qs: QuerySet) -> int:
+    """Lines that do not say whether they are real or ordre operations."""
+    return qs.filter(operation="").count()
+
+
 def sections(qs: QuerySet) -> dict:
-    """{section: {dépense: cents, recette: cents}} and whether each section balances."""
-    out = {s: {"dépense": 0, "recette": 0} for s in ("fonctionnement", "investissement")}
-    for row in qs.values("section", "direction").annotate(total=Sum("amount_cents")):
-        out.setdefault(row["section"], {"dépense": 0, "recette": 0})[row["direction"]] = row["total"]
+    """{section: {dépense, recette, dépense_ordre, recette_ordre: cents}}: the totals of all operations
+    (a budget balances on them) and their ordre part."""
+    empty = {"dépense": 0, "recette": 0, "dépense_ordre": 0, "recette_ordre": 0}
+    out = {s: dict(empty) for s in ("fonctionnement", "investissement")}
+    for row in qs.values("section", "direction", "operation").annotate(total=Sum("amount_cents")):
+        section = out.setdefault(row["section"], dict(empty))
+        section[row["direction"]] += row["total"]
+        if row["operation"] == "ordre":
+            section[f"{row['direction']}_ordre"] += row["total"]
     return out
 
 
@@ -281,9 +301,9 @@ def breakdown(qs: QuerySet, by: str, *, prefix: str = "") -> list[dict]:
     return sorted(groups.values(), key=lambda g: -g["total"])
 
 
-def evolution(siret: str) -> list[dict]:
+def evolution(siret: str, operations: str = "reelles") -> list[dict]:
     return list(
-        BudgetLine.objects.filter(collectivite_siret=siret)
+        of_operations(BudgetLine.objects.filter(collectivite_siret=siret), operations)
         .values("year", "budget_type", "direction")
         .annotate(total=Sum("amount_cents"))
         .order_by("year", "budget_type", "direction")
@@ -315,13 +335,13 @@ def balance_checks(batch: ImportBatch) -> list[dict]:
     return out
 
 
-def similar_collectivites(siret: str, year: int, budget_type: str, limit: int = 5) -> list[dict]:
+def similar_collectivites(siret: str, year: int, budget_type: str, limit: int = 5, operations: str = "reelles") -> list[dict]:
     """Collectivités with a budget the same year whose population is closest (per inhabitant)."""
     from regio.accounts.models import Organisation
 
     rows = []
     found = list(
-        BudgetLine.objects.filter(year=year, budget_type=budget_type, direction="dépense")
+        of_operations(BudgetLine.objects.filter(year=year, budget_type=budget_type, direction="dépense"), operations)
         .values("collectivite_siret", "collectivite_name", "organisation_id").annotate(total=Sum("amount_cents"))
     )
     orgs = Organisation.objects.in_bulk({r["organisation_id"] for r in found if r["organisation_id"]})

@@ -256,17 +256,20 @@ def budgets(request):
     by = request.GET.get("par") if request.GET.get("par") in ("fonction", "nature") else "fonction"
     direction = request.GET.get("sens") if request.GET.get("sens") in ("dépense", "recette") else "dépense"
     prefix = "".join(ch for ch in request.GET.get("code", "") if ch.isalnum())[:10]
-    lines = selectors.budget_lines(siret, year, budget_type) if year else selectors.budget_lines(siret, 0, "")
-    secs = selectors.sections(lines)
-    base = {"collectivite": siret, "annee": year, "type": budget_type, "par": by, "sens": direction}
+    operations = request.GET.get("operations") if request.GET.get("operations") in selectors.OPERATIONS else "reelles"
+    all_lines = selectors.budget_lines(siret, year, budget_type) if year else selectors.budget_lines(siret, 0, "")
+    lines = selectors.of_operations(all_lines, operations)
+    secs = selectors.sections(all_lines)
+    base = {"collectivite": siret, "annee": year, "type": budget_type, "par": by, "sens": direction, "operations": operations}
     parts = selectors.breakdown(lines.filter(direction=direction), by, prefix=prefix)
-    evo = selectors.evolution(siret)
-    similar = selectors.similar_collectivites(siret, year, budget_type) if year else []
+    evo = selectors.evolution(siret, operations)
+    similar = selectors.similar_collectivites(siret, year, budget_type, operations=operations) if year else []
     label = "fonction" if by == "fonction" else "nature"
+    counted = selectors.OPERATIONS[operations]
     chart_list = [
         _chart(
             "repartition", f"Répartition des {direction}s par {label}" + (f" (sous-niveaux de {prefix})" if prefix else ""),
-            f"Carte proportionnelle (treemap) des {direction}s par {label} : la surface de chaque rectangle est proportionnelle "
+            f"Carte proportionnelle (treemap) des {direction}s par {label} ({counted}) : la surface de chaque rectangle est proportionnelle "
             f"à son montant, du plus grand (en haut à gauche) au plus petit. {_treemap_summary(parts)} "
             "Les rectangles qui ont des sous-niveaux sont des liens vers le détail (touche Tab puis Entrée). "
             "Toutes les valeurs sont dans le tableau des données.",
@@ -277,14 +280,14 @@ def budgets(request):
         ),
         _sunburst_chart(parts, lines.filter(direction=direction), by, base, direction, label, prefix),
         _chart(
-            "evolution", "Évolution au fil des exercices", "Total des dépenses et des recettes par exercice et type de budget.",
+            "evolution", "Évolution au fil des exercices", f"Total des dépenses et des recettes par exercice et type de budget ({counted}).",
             ["annee", "type", "sens", "montant_eur"], [[r["year"], r["budget_type"], r["direction"], f"{r['total'] / 100:.2f}"] for r in evo],
             charts.bar_chart([(f"{r['year']} {r['budget_type']} ({r['direction']})", r["total"], "") for r in evo],
                              title="Évolution", description="Totaux par exercice, type de budget et sens.", uid="c-evo"),
         ),
         _chart(
             "comparaison", "Comparaison avec des collectivités de population proche",
-            "Dépenses totales et dépenses par habitant des collectivités dont la population est la plus proche.",
+            f"Dépenses totales et dépenses par habitant ({counted}) des collectivités dont la population est la plus proche.",
             ["siret", "collectivite", "population", "depenses_eur", "eur_par_habitant"],
             [[r["collectivite_siret"], r["collectivite_name"], r["population"] or "", f"{r['total'] / 100:.2f}",
               f"{r['per_inhabitant']:.2f}" if r["per_inhabitant"] else ""] for r in similar],
@@ -297,20 +300,25 @@ def budgets(request):
         return _export(request, {c["name"]: c for c in chart_list})
     for c in chart_list:
         c["shown"] = c["rows"]
-    orgs = [pk for pk in lines.order_by().values_list("organisation_id", flat=True).distinct() if pk]
+    orgs = [pk for pk in all_lines.order_by().values_list("organisation_id", flat=True).distinct() if pk]
     name = next((c["collectivite_name"] for c in collectivites if c["collectivite_siret"] == siret), siret)
     balance = [
         {"section": s, "ok": a["recette"] == a["dépense"], "diff": a["recette"] - a["dépense"], **a}
         for s, a in secs.items() if a["recette"] or a["dépense"]
     ]
+    counted_secs = {s: (a["dépense"] - a["dépense_ordre"], a["recette"] - a["recette_ordre"]) if operations == "reelles"
+                    else (a["dépense"], a["recette"]) for s, a in secs.items()}
     ctx.update({
         "name": name, "years": years, "year": year, "types": types, "budget_type": budget_type, "by": by,
         "direction": direction, "prefix": prefix, "sections": balance, "charts": chart_list, "base": urlencode(base),
         "up": urlencode({**base, "code": prefix[:-1]}) if prefix else "",
-        "total_depenses": sum(a["dépense"] for a in secs.values()), "total_recettes": sum(a["recette"] for a in secs.values()),
+        "total_depenses": sum(d for d, _ in counted_secs.values()), "total_recettes": sum(r for _, r in counted_secs.values()),
+        "operations": operations, "operation_choices": selectors.OPERATIONS, "counted": counted,
+        "has_ordre": any(a["dépense_ordre"] or a["recette_ordre"] for a in secs.values()),
+        "unflagged": selectors.unflagged_lines(all_lines),
         "warning": selectors.quarantine_warning("budget", orgs or None, year),
-        "is_demo": lines.filter(is_demo=True).exists(),
-        "label_notes": _label_notes(lines),
+        "is_demo": all_lines.filter(is_demo=True).exists(),
+        "label_notes": _label_notes(all_lines),
     })
     return render(request, "finance/budgets.html", ctx)
 

@@ -22,7 +22,7 @@ def test_finance_pages_are_accessible(check_page, finance_demo):
         "/subventions/",
         "/subventions/?annee=2018&min=10000",
         "/budgets/",
-        f"/budgets/?collectivite={siret}&annee=2022&par=nature&sens=recette",
+        f"/budgets/?collectivite={siret}&annee=2022&par=nature&sens=recette&operations=toutes",
         f"/budgets/?collectivite={siret}&annee=2023&par=fonction&code=5",
         f"/budgets/imports/{batch.pk}",
         "/budgets/?collectivite=21590350100017&annee=2021&type=compte+administratif&par=nature",

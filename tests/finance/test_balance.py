@@ -127,7 +127,8 @@ def test_agent_upload_keeps_the_lines_of_the_organisation_only(client, lille):
     api = client.get("/api/1/finance/budgets/21590350100017/2021?budget_type=compte administratif")
     assert api.status_code == 200, api.content
     data = api.json()
-    assert data["sections"]["investissement"] == {"dépense": 4_120_000_000 + 3_050_000_000, "recette": 2_500_000_000}
+    assert data["sections"]["investissement"] == {
+        "dépense": 4_120_000_000 + 3_050_000_000, "recette": 2_500_000_000, "dépense_ordre": 0, "recette_ordre": 0}
     natures = {g["code"]: g for g in data["by_nature"]["dépense"]}
     assert natures["6"]["label"] == "Comptes de charges" and natures["6"]["total"] == 18_245_030_025 + 2_460_000_000
 
@@ -165,3 +166,33 @@ def test_quarantined_balance_line_corrected(lille):
     assert obj.nature_label == "Eau et assainissement"
     batch.refresh_from_db()
     assert (batch.rows_imported, batch.rows_quarantined) == (9, 2)
+
+
+def test_ordre_columns_split_each_amount_into_real_and_ordre(lille, tmp_path, client):
+    """With the balance's oobdeb / oobcre columns (the ordre part of the net budgetary amounts), each
+    amount becomes a real row (net − ordre) and an ordre row."""
+    rows = SAMPLE.read_text(encoding="utf-8").splitlines()
+    ordre = {"6411": ("45030000.25", "0.00"), "7411": ("0.00", "6180000050.00"), "1641": ("0.00", "0.00")}
+    edited = [rows[0] + ";oobdeb;oobcre"]
+    for row in rows[1:]:
+        account = row.split(";")[16]
+        edited.append(row + ";" + ";".join(ordre.get(account, ("0.00", "0.00"))))
+    path = tmp_path / "balance-ordre.csv"
+    path.write_text("\n".join(edited) + "\n", encoding="utf-8")
+    batch = run(path, lille, siren=LILLE)
+    got = {(x.nature_code, x.direction, x.operation): x.amount_cents for x in BudgetLine.objects.filter(batch=batch)}
+    assert got[("6411", "dépense", "réel")] == 18_245_030_025 - 4_503_000_025
+    assert got[("6411", "dépense", "ordre")] == 4_503_000_025
+    # an ordre part larger than the net amount leaves a negative real part: quarantined with the reason
+    assert ("7411", "recette", "réel") not in got and got[("7411", "recette", "ordre")] == 618_000_005_000
+    assert any(q.reasons == ["Montant négatif (-6118200049.50)."] for q in batch.quarantine.all())
+    assert got[("1641", "dépense", "réel")] == 3_050_000_000 and ("1641", "dépense", "ordre") not in got
+    page = client.get("/budgets/", {"collectivite": "21590350100017", "annee": "2021", "type": "compte administratif"})
+    assert "ne précise" not in page.content.decode()
+
+
+def test_balance_without_ordre_columns_says_its_lines_count_as_real(lille, client):
+    run(SAMPLE, lille, siren=LILLE)
+    assert set(BudgetLine.objects.values_list("operation", flat=True)) == {""}
+    page = client.get("/budgets/", {"collectivite": "21590350100017", "annee": "2021", "type": "compte administratif"})
+    assert "8 lignes de ce budget ne précisent pas s'il s'agit d'opérations réelles ou d'ordre" in page.content.decode()

@@ -151,8 +151,8 @@ def budget_file(tmp_path: Path, rows: list[str], name="budget.csv") -> Path:
     return path
 
 
-def line(nature, fonction, section, sens, amount, siret="22800001400016", year="2024", natdec="budget primitif"):
-    return f"{natdec};{year};{siret};Département de la Somme;{nature};;{nature[:2]};;{fonction};;{section};réel;{sens};{amount}"
+def line(nature, fonction, section, sens, amount, siret="22800001400016", year="2024", natdec="budget primitif", op="réel"):
+    return f"{natdec};{year};{siret};Département de la Somme;{nature};;{nature[:2]};;{fonction};;{section};{op};{sens};{amount}"
 
 
 def test_budget_m52_labels_from_the_real_plan_de_compte(dep80, tmp_path):
@@ -205,3 +205,62 @@ def test_budget_m57_without_plan_keeps_the_file_labels(dep80, tmp_path):
     batch = run("budget", path, dep80, nomenclature="M57")
     line_ = BudgetLine.objects.get(batch=batch)
     assert (line_.nomenclature, line_.nature_label, line_.function_label, line_.amount_cents) == ("M57", "Subventions", "Culture", 1250)
+
+
+def _budget_with_ordre(tmp_path):
+    """A balanced M52 budget whose virement (023 → 021) and amortissement (6811 → 28031) are
+    opérations d'ordre, spelled the ways files spell them."""
+    return budget_file(tmp_path, [
+        line("6574", "311", "fonctionnement", "dépense", "700"),
+        line("023", "01", "fonctionnement", "dépense", "200", op="ordre"),
+        line("6811", "01", "fonctionnement", "dépense", "100", op="Ordre"),
+        line("73111", "01", "fonctionnement", "recette", "1000", op="Réel"),
+        line("2313", "221", "investissement", "dépense", "400", op="0"),
+        line("021", "01", "investissement", "recette", "200", op="1"),
+        line("28031", "01", "investissement", "recette", "100", op="d'ordre"),
+        line("1641", "01", "investissement", "recette", "100", op="reel"),
+    ])
+
+
+def test_budget_operations_read_in_every_spelling_and_unknown_ones_quarantined(dep80, tmp_path):
+    path = _budget_with_ordre(tmp_path)
+    batch = run("budget", path, dep80, nomenclature="M52")
+    assert (batch.rows_imported, batch.rows_quarantined) == (8, 0) and batch.report["balance"] == []
+    ops = {(x.nature_code, x.direction): x.operation for x in BudgetLine.objects.all()}
+    assert ops == {
+        ("6574", "dépense"): "réel", ("023", "dépense"): "ordre", ("6811", "dépense"): "ordre",
+        ("73111", "recette"): "réel", ("2313", "dépense"): "réel", ("021", "recette"): "ordre",
+        ("28031", "recette"): "ordre", ("1641", "recette"): "réel",
+    }
+    assert run("budget", path, dep80, nomenclature="M52").pk == batch.pk  # same file again: nothing changes
+    bad = budget_file(tmp_path, [line("6574", "311", "fonctionnement", "dépense", "5", op="mixte", year="2025")], name="bad.csv")
+    batch = run("budget", bad, dep80, nomenclature="M52")
+    assert batch.rows_imported == 0
+    assert batch.quarantine.get().reasons == ["Type d'opération « mixte » inconnu (réel ou ordre)."]
+
+
+def test_budget_page_and_api_count_real_operations_unless_asked(client, dep80, tmp_path):
+    run("budget", _budget_with_ordre(tmp_path), dep80, nomenclature="M52")
+    params = {"collectivite": "22800001400016", "annee": "2024", "par": "nature"}
+    page = client.get("/budgets/", params)
+    html = page.content.decode()
+    # real operations: 700 + 400 spent, 1,000 + 100 received; the sections balance on all operations
+    assert page.context["total_depenses"] == 110_000 and page.context["total_recettes"] == 110_000
+    assert "équilibrée" in html and "non équilibrée" not in html and "dont opérations d'ordre" in html
+    assert "ne précise" not in html  # every line says whether it is real or ordre
+    natures = {row[0]: row[2] for row in page.context["charts"][0]["rows"]}
+    assert natures == {"6": "700.00", "2": "400.00"}  # 023 and 6811 are ordre: left out
+    every = client.get("/budgets/", {**params, "operations": "toutes"})
+    assert every.context["total_depenses"] == 140_000
+    assert {row[0]: row[2] for row in every.context["charts"][0]["rows"]} == {"6": "800.00", "2": "400.00", "0": "200.00"}
+    evolution = client.get("/budgets/", {**params, "export": "evolution.csv"}).content.decode().splitlines()
+    assert evolution[1:] == ["2024,budget primitif,dépense,1100.00", "2024,budget primitif,recette,1100.00"]
+    api = client.get("/api/1/finance/budgets/22800001400016/2024").json()
+    assert api["operations"] == "reelles"
+    assert api["sections"]["fonctionnement"] == {"dépense": 100_000, "recette": 100_000, "dépense_ordre": 30_000, "recette_ordre": 0}
+    assert api["sections"]["investissement"] == {"dépense": 40_000, "recette": 40_000, "dépense_ordre": 0, "recette_ordre": 30_000}
+    assert sum(g["total"] for g in api["by_nature"]["recette"]) == 110_000
+    api = client.get("/api/1/finance/budgets/22800001400016/2024", {"operations": "toutes"}).json()
+    assert sum(g["total"] for g in api["by_nature"]["recette"]) == 140_000
+    bad = client.get("/api/1/finance/budgets/22800001400016/2024", {"operations": "fictives"})
+    assert bad.status_code == 400 and bad.json()["detail"] == "Opérations « fictives » inconnues (attendu : reelles, toutes)."

@@ -35,6 +35,21 @@ def test_demo_is_idempotent_and_real(demo):
     assert Subsidy.objects.filter(beneficiary_commune__isnull=False).count() == Subsidy.objects.count()
 
 
+def test_demo_budgets_flag_the_virement_as_ordre_and_replace_older_demo_lines(demo):
+    from regio.finance.demo import load_demo
+
+    virements = BudgetLine.objects.filter(nature_code__in=("023", "021"))
+    assert virements.count() == 24 and set(virements.values_list("operation", flat=True)) == {"ordre"}
+    assert set(BudgetLine.objects.exclude(nature_code__in=("023", "021")).exclude(collectivite_siret="21590350100017")
+               .values_list("operation", flat=True)) == {"réel"}
+    # lines of the demo as loaded before the virement was flagged (a different file line, so another row)
+    old = [BudgetLine(**{**{f.attname: getattr(v, f.attname) for f in BudgetLine._meta.concrete_fields if f.attname != "id"},
+                         "operation": "réel", "row_hash": "old-" + v.row_hash[4:]}) for v in virements]
+    BudgetLine.objects.bulk_create(old)
+    load_demo(StringIO())
+    assert virements.count() == 24 and set(virements.values_list("operation", flat=True)) == {"ordre"}
+
+
 def test_demo_imports_a_dgfip_balance_for_lille(demo, client):
     assert "balance comptable DGFiP de démonstration : Commune de Lille 2021" in demo
     batch = ImportBatch.objects.get(report__format="Balance comptable DGFiP")

@@ -8,13 +8,17 @@ Columns read (names compared case-insensitively; the others are ignored): ``exer
 or a date), ``ident`` (SIRET of the budget), ``siren``, ``lbudg`` (name of the budget), ``nomen``
 (``M14``, ``M14A``, ``M57``, ``M52``, ``M71``, ``M4``…), ``cbudg`` (1 budget principal, 3 annexe),
 ``compte`` (account = nature), optional ``fonction``, and the amounts ``obnetdeb`` / ``obnetcre``
-(net budgetary operations, debit / credit), decimal point as published.
+(net budgetary operations, debit / credit), decimal point as published, and when present ``oobdeb`` /
+``oobcre`` (the part of them that is « opérations d'ordre budgétaires »).
 
 Mapping (the classes of the plans de compte M14/M52/M57/M71):
 
 * class 6 (charges) → fonctionnement, class 7 (produits) → fonctionnement,
   classes 1 (capitaux) and 2 (immobilisations) → investissement;
 * ``obnetdeb`` → dépense, ``obnetcre`` → recette (an account may carry both: two rows);
+* with ``oobdeb`` / ``oobcre``, each amount is split into its real part (``obnet - oob``, the usual
+  analysts' definition of « opérations réelles ») and its ordre part, one row each; without them the
+  rows do not say (``BGT_OPBUDG`` empty) and count as real operations on the budget page;
 * classes 3, 4, 5 (stocks, tiers, financiers) hold non-budgetary movements: not budget lines,
   counted in the report; lines with both amounts zero are counted too."""
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from regio.finance.nomenclature import NOMENCLATURES
@@ -65,6 +70,19 @@ def _is_zero(value: str) -> bool:
         return float((value or "0").replace(",", ".")) == 0
     except ValueError:
         return False  # unreadable: kept, the budget check says why
+
+
+def _split(net: str, ordre: str | None) -> list[tuple[str, str]]:
+    """``[(BGT_OPBUDG, amount text)]`` of one net amount: ``[("", net)]`` when the file has no ordre
+    column or either amount is unreadable (the budget check then says why), else the non-zero parts
+    among real (net − ordre) and ordre."""
+    if ordre is None:
+        return [("", net)]
+    try:
+        total, of_order = Decimal((net or "0").replace(",", ".")), Decimal((ordre or "0").replace(",", "."))
+    except InvalidOperation:
+        return [("", net)]
+    return [(op, str(amount)) for op, amount in (("réel", total - of_order), ("ordre", of_order)) if amount != 0]
 
 
 def _column(columns: list[str], name: str) -> str | None:
@@ -145,6 +163,8 @@ def translate(rows: Iterable[tuple[int, dict[str, str]]], *, siren: str = "", st
             # the budget's number (1 principal, 3 annexe…) keeps two budgets' lines apart
             "BGT_OPERATION": f"DGFiP cbudg={row.get('cbudg', '')}",
         }
-        for direction, amount in (("dépense", debit), ("recette", credit)):
-            if not _is_zero(amount):
-                yield line, {**base, "BGT_CODRD": direction, "BGT_MTREAL": amount}
+        for direction, amount, ordre in (("dépense", debit, row.get("oobdeb")), ("recette", credit, row.get("oobcre"))):
+            if _is_zero(amount):
+                continue
+            for operation, part in _split(amount, ordre):
+                yield line, {**base, "BGT_CODRD": direction, "BGT_MTREAL": part, "BGT_OPBUDG": operation}

@@ -177,6 +177,9 @@ def parse_subsidy(raw: dict[str, str]) -> Parsed:
 
 BUDGET_REQUIRED = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NOM", "BGT_NATURE", "BGT_SECTION", "BGT_CODRD")
 BUDGET_TYPES = ("budget primitif", "budget supplémentaire", "décision modificative", "compte administratif")
+# BGT_OPBUDG: « réel » or « ordre » in the schema; TOTEM's 0 / 1 and unaccented spellings are read too.
+# Empty means the file does not say (DGFiP balances without their « ordre » columns, older files).
+OPERATIONS = {"reel": "réel", "reelle": "réel", "reelles": "réel", "0": "réel", "ordre": "ordre", "d ordre": "ordre", "1": "ordre"}
 
 
 def missing_budget_columns(columns: list[str]) -> list[str]:
@@ -237,6 +240,10 @@ def parse_budget(raw: dict[str, str], default_nomenclature: str) -> Parsed:
                     reasons.append(f"Code fonction « {function_code} » inconnu dans la nomenclature {nomen}.")
                 else:
                     function_label = plan.functions[function_code]
+    operation_text = _get(raw, "BGT_OPBUDG")
+    operation = OPERATIONS.get(normalize_text(operation_text), "") if operation_text else ""
+    if operation_text and not operation:
+        reasons.append(f"Type d'opération « {operation_text} » inconnu (réel ou ordre).")
     field_name, amount_text = _amount_field(raw, budget_type)
     amount = parse_amount(amount_text) if amount_text else None
     if amount is None:
@@ -252,7 +259,7 @@ def parse_budget(raw: dict[str, str], default_nomenclature: str) -> Parsed:
         "budget_type": budget_type,
         "nomenclature": nomen[:10],
         "section": section,
-        "operation": _get(raw, "BGT_OPBUDG")[:8],
+        "operation": operation,
         "direction": direction,
         "function_code": function_code[:12],
         "function_label": function_label[:255],
@@ -261,7 +268,8 @@ def parse_budget(raw: dict[str, str], default_nomenclature: str) -> Parsed:
         "amount_cents": out.amount_cents,
     }
     out.record["row_hash"] = row_hash(
-        "budget", siret, year_text, budget_type, nomen, section, direction, out.record["operation"],
+        # the file's own text, so that re-importing a file imported before it was normalised changes nothing
+        "budget", siret, year_text, budget_type, nomen, section, direction, operation_text[:8],
         function_code, nature_code, field_name, amount_text, _get(raw, "BGT_OPERATION"),
     )
     return out
