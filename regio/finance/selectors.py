@@ -250,7 +250,7 @@ def budget_lines(siret: str, year: int, budget_type: str) -> QuerySet:
 # Which operations the figures count. Opérations d'ordre (amortissements, virement 023/021, transfers
 # between sections) move no money and appear twice (a dépense and a recette): analyses of a budget
 # count real operations. Lines whose file does not say (empty ``operation``) count as real.
-OPERATIONS = {"reelles": "opérations réelles", "toutes": "toutes les opérations (y compris d'ordre)"}
+OPERATIONS = {"reelles": "opérations réelles", "toutes": "toutes opérations, y compris d'ordre"}
 
 
 def of_operations(qs: QuerySet, operations: str) -> QuerySet:
