@@ -13,7 +13,8 @@ build a corpus of ``--size`` datasets by varying the real records of ../shared/s
 CKAN, SCDL schemas: new ids, titles, publishers = real collectivités of région 32, territories),
 then measure: full-text indexing time; p50/p95 of 20 French queries with facets
 (selectors.search_datasets: count + facets + first page); CKAN ``package_search`` p95 through HTTP
-(Django test client: URL routing, view, JSON); and, in a fresh child process, the full DCAT-AP
+(Django test client: URL routing, view, JSON; the corpus is quality-scored first, as the platform
+scores what it writes, and each query is run once before timing); and, in a fresh child process, the full DCAT-AP
 Turtle export of every dataset (streamed) with its time and peak RSS.
 """
 
@@ -141,6 +142,14 @@ def measure(label: str, size: int, out: Path) -> None:
     indexed = search.rebuild_index()
     figures["indexing_s"] = round(time.perf_counter() - start, 2)
     figures["indexed"] = indexed
+    # The platform scores every dataset it writes (on save, or one background task after a bulk
+    # write such as a harvest); the corpus above was inserted behind its back, so score it the way
+    # that task does. Without it the first package_search of each query scored its page (~60 ms).
+    start = time.perf_counter()
+    from regio.quality.catalog_link import recompute_scores
+
+    figures["quality_scored"] = recompute_scores()["created"]
+    figures["quality_scoring_s"] = round(time.perf_counter() - start, 2)
     if connection.vendor == "postgresql":
         # What autovacuum does on a live server after such a bulk load: the indexing pass rewrote
         # every row of the search table (trigger), leaving 100,000 dead versions behind.
@@ -181,13 +190,19 @@ def measure(label: str, size: int, out: Path) -> None:
             no_facets.append(time.perf_counter() - t)
     figures["search_without_facets"] = percentiles_ms(no_facets)
     client = Client()
+
+    def package_search(q):
+        response = client.get("/api/3/action/package_search", {"q": q, "rows": 20, "facet.field": '["organization","res_format","license_id"]'})
+        assert response.status_code == 200, response.content[:300]
+
+    for q in CKAN_QUERIES:  # warm-up, as for the searches (first request: URL configuration, imports)
+        package_search(q)
     ckan = []
     for _ in range(5):
         for q in CKAN_QUERIES:
             t = time.perf_counter()
-            response = client.get("/api/3/action/package_search", {"q": q, "rows": 20, "facet.field": '["organization","res_format","license_id"]'})
+            package_search(q)
             ckan.append(time.perf_counter() - t)
-            assert response.status_code == 200, response.content[:300]
     figures["ckan_package_search_http"] = percentiles_ms(ckan)
     figures["peak_rss_mb_build_and_search"] = peak_rss_mb()
     out.write_text(json.dumps(figures))
