@@ -27,10 +27,11 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from regio.finance.nomenclature import NOMENCLATURES
+
+from .scdl import parse_amount
 
 REQUIRED = ("exer", "compte", "nomen", "obnetdeb", "obnetcre")
 SECTIONS = {"1": "investissement", "2": "investissement", "6": "fonctionnement", "7": "fonctionnement"}
@@ -66,10 +67,8 @@ def _year(value: str) -> str:
 
 
 def _is_zero(value: str) -> bool:
-    try:
-        return float((value or "0").replace(",", ".")) == 0
-    except ValueError:
-        return False  # unreadable: kept, the budget check says why
+    amount = parse_amount(value or "0")
+    return amount is not None and amount == 0  # unreadable: kept, the budget check says why
 
 
 def _split(net: str, ordre: str | None) -> list[tuple[str, str]]:
@@ -78,9 +77,8 @@ def _split(net: str, ordre: str | None) -> list[tuple[str, str]]:
     among real (net − ordre) and ordre."""
     if ordre is None:
         return [("", net)]
-    try:
-        total, of_order = Decimal((net or "0").replace(",", ".")), Decimal((ordre or "0").replace(",", "."))
-    except InvalidOperation:
+    total, of_order = parse_amount(net or "0"), parse_amount(ordre or "0")
+    if total is None or of_order is None:
         return [("", net)]
     return [(op, str(amount)) for op, amount in (("réel", total - of_order), ("ordre", of_order)) if amount != 0]
 

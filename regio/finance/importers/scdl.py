@@ -179,7 +179,7 @@ BUDGET_REQUIRED = ("BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NOM", "BGT_NATUR
 BUDGET_TYPES = ("budget primitif", "budget supplémentaire", "décision modificative", "compte administratif")
 # BGT_OPBUDG: « réel » or « ordre » in the schema; TOTEM's 0 / 1 and unaccented spellings are read too.
 # Empty means the file does not say (DGFiP balances without their « ordre » columns, older files).
-OPERATIONS = {"reel": "réel", "reelle": "réel", "reelles": "réel", "0": "réel", "ordre": "ordre", "d ordre": "ordre", "1": "ordre"}
+OPERATION_SPELLINGS = {"reel": "réel", "reelle": "réel", "reelles": "réel", "0": "réel", "ordre": "ordre", "d ordre": "ordre", "1": "ordre"}
 
 
 def missing_budget_columns(columns: list[str]) -> list[str]:
@@ -241,7 +241,7 @@ def parse_budget(raw: dict[str, str], default_nomenclature: str) -> Parsed:
                 else:
                     function_label = plan.functions[function_code]
     operation_text = _get(raw, "BGT_OPBUDG")
-    operation = OPERATIONS.get(normalize_text(operation_text), "") if operation_text else ""
+    operation = OPERATION_SPELLINGS.get(normalize_text(operation_text), "") if operation_text else ""
     if operation_text and not operation:
         reasons.append(f"Type d'opération « {operation_text} » inconnu (réel ou ordre).")
     field_name, amount_text = _amount_field(raw, budget_type)
